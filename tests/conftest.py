@@ -54,3 +54,50 @@ def circuits(draw, max_qubits: int = 4, max_ops: int = 12):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip ``gpu`` tests cleanly when CuPy does not see a GPU."""
+    from simulators._kernels import gpu_available
+
+    if gpu_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA GPU visible to CuPy")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+def random_pauli_sum(n: int, terms: int, rng: np.random.Generator):
+    """A random Hermitian PauliSum (real coefficients) as (PauliSum, SparsePauliOp)."""
+    from qiskit.quantum_info import SparsePauliOp
+
+    from qworkbench import PauliSum
+
+    labels = ["".join(rng.choice(list("IXYZ"), n)) for _ in range(terms)]
+    coeffs = rng.normal(size=terms)
+    pairs = list(zip(labels, coeffs))
+    return PauliSum.from_list(pairs), SparsePauliOp.from_list(pairs)
+
+
+def parameterized_circuit(n: int, layers: int, rng: np.random.Generator):
+    """A hardware-efficient-style ansatz using every parameterised gate kind."""
+    from qworkbench import Parameter
+
+    c = Circuit(n)
+    k = 0
+    names1 = ["rx", "ry", "rz", "p"]
+    names2 = ["crx", "cry", "crz", "rzz", "rxx", "ryy"]
+    for _ in range(layers):
+        for q in range(n):
+            c.append(names1[rng.integers(4)], [q], [Parameter(f"t{k}")])
+            k += 1
+        for q in range(n - 1):
+            c.cx(q, q + 1)
+            if n > 1:
+                name = names2[rng.integers(len(names2))]
+                c.append(name, [q + 1, q], [2 * Parameter(f"t{k}") - 0.3])
+                k += 1
+        c.u(Parameter(f"t{k}"), 0.4, Parameter(f"t{k + 1}"), n - 1)
+        k += 2
+    return c

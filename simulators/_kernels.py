@@ -1,0 +1,121 @@
+"""The kernel interface: the only place that knows whether states live on CPU or GPU.
+
+The simulation loop, fusion, expectation values, sampling and gradients are
+written once over these methods. A state is an ``xp`` array of shape
+(batch, 2**n); matrices are (batch_m, d, d) with batch_m 1 or batch.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+__all__ = ["CpuKernels", "get_kernels", "gpu_available"]
+
+
+class CpuKernels:
+    """Numba kernels (``simulators._cpu``) on NumPy arrays."""
+
+    name = "cpu"
+    xp = np
+
+    def __init__(self):
+        from simulators import _cpu
+
+        self._k = _cpu
+
+    # -- memory ---------------------------------------------------------------------------
+    def free_bytes(self) -> int:
+        from qworkbench._memory import available_bytes
+
+        return available_bytes()
+
+    def zero_state(self, batch: int, num_qubits: int, dtype) -> np.ndarray:
+        state = np.zeros((batch, 1 << num_qubits), dtype=dtype)
+        state[:, 0] = 1
+        return state
+
+    def asarray(self, a, dtype=None):
+        return np.ascontiguousarray(a, dtype=dtype)
+
+    def to_numpy(self, a) -> np.ndarray:
+        return np.asarray(a)
+
+    # -- gates ----------------------------------------------------------------------------
+    def apply_matrix(self, state, qubits: tuple[int, ...], mats) -> None:
+        if len(qubits) == 1:
+            self._k.apply_1q(state, qubits[0], mats)
+        elif len(qubits) == 2:
+            self._k.apply_2q(state, qubits[0], qubits[1], mats)
+        else:
+            self._k.apply_kq(state, *_kq_layout(qubits), mats)
+
+    def apply_controlled(self, state, control: int, target: int, mats) -> None:
+        self._k.apply_controlled_1q(state, control, target, mats)
+
+    def apply_diagonal(self, state, qubits: tuple[int, ...], diags) -> None:
+        self._k.apply_diagonal(state, np.asarray(qubits, dtype=np.int64), diags)
+
+    def apply_x(self, state, q: int) -> None:
+        self._k.apply_x(state, q)
+
+    def apply_cx(self, state, control: int, target: int) -> None:
+        self._k.apply_cx(state, control, target)
+
+    def apply_swap(self, state, a: int, b: int) -> None:
+        self._k.apply_swap(state, a, b)
+
+    # -- observables ----------------------------------------------------------------------
+    def pauli_expvals(self, state, xs, zs, coeffs):
+        return self._k.pauli_expvals(state, xs, zs, coeffs)
+
+    def apply_pauli_sum(self, state, xs, zs, coeffs):
+        out = np.empty_like(state)
+        self._k.apply_pauli_sum(state, xs, zs, coeffs, out)
+        return out
+
+    def inner(self, bra, ket):
+        return self._k.inner(bra, ket)
+
+    def probabilities(self, state):
+        return state.real**2 + state.imag**2
+
+
+@functools.lru_cache(maxsize=1024)
+def _kq_layout(qubits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted qubits and the index offset of each local index (bit k -> qubits[k])."""
+    d = 1 << len(qubits)
+    offsets = np.zeros(d, dtype=np.int64)
+    for local in range(d):
+        for k, q in enumerate(qubits):
+            if (local >> k) & 1:
+                offsets[local] |= 1 << q
+    return np.array(sorted(qubits), dtype=np.int64), offsets
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_available() -> bool:
+    """Whether CuPy is installed and sees a CUDA device."""
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # ImportError, or CUDA driver errors without a GPU
+        return False
+
+
+@functools.lru_cache(maxsize=4)
+def get_kernels(device: str):
+    """The kernels for ``device`` ("cpu", "gpu" or "auto": the GPU when CuPy sees one)."""
+    if device not in ("auto", "cpu", "gpu"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'gpu', got {device!r}")
+    if device == "auto":
+        device = "gpu" if gpu_available() else "cpu"
+    if device == "gpu":
+        if not gpu_available():
+            raise RuntimeError("device='gpu' needs CuPy and a CUDA GPU; none was found")
+        from simulators._gpu import GpuKernels
+
+        return GpuKernels()
+    return CpuKernels()

@@ -1,0 +1,79 @@
+"""Gate matrices for a batch of angles, and embedding into a fused block's qubits."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from qworkbench.circuit import GATES
+
+__all__ = ["batched_matrix", "is_diagonal_gate", "embed", "embed_diagonal", "CONTROLLED_TARGET"]
+
+# gates whose matrix is diagonal at every angle
+_DIAGONAL = frozenset({"id", "z", "s", "sdg", "t", "tdg", "rz", "p", "cz", "crz", "rzz"})
+# controlled gates (control = first qubit): name -> the gate on the target
+CONTROLLED_TARGET = {"cx": "x", "cy": "y", "cz": "z", "crx": "rx", "cry": "ry", "crz": "rz"}
+
+
+def is_diagonal_gate(name: str) -> bool:
+    return name in _DIAGONAL
+
+
+@functools.lru_cache(maxsize=64)
+def _eig(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-decomposition of a one-parameter gate's generator (exact: G is Hermitian)."""
+    values, vectors = np.linalg.eigh(GATES[name].generator)
+    return values, vectors
+
+
+def batched_matrix(name: str, angles: np.ndarray) -> np.ndarray:
+    """Matrices of gate ``name`` for ``angles`` of shape (batch, num_params): (batch, d, d).
+
+    One-parameter gates use U(theta) = V exp(-i theta g) V^dagger from their
+    generator G = V g V^dagger, so every such gate shares one exact formula.
+    """
+    spec = GATES[name]
+    if spec.num_params == 0:
+        return spec.matrix()[None]
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1, spec.num_params)
+    if spec.num_params == 1:
+        values, vectors = _eig(name)
+        phases = np.exp(-1j * angles[:, :1] * values[None, :])  # (batch, d)
+        return np.einsum("ij,bj,kj->bik", vectors, phases, vectors.conj())
+    theta, phi, lam = angles.T  # "u"
+    c, s = np.cos(theta / 2), np.sin(theta / 2)
+    out = np.empty((len(angles), 2, 2), dtype=np.complex128)
+    out[:, 0, 0] = c
+    out[:, 0, 1] = -np.exp(1j * lam) * s
+    out[:, 1, 0] = np.exp(1j * phi) * s
+    out[:, 1, 1] = np.exp(1j * (phi + lam)) * c
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _embedding(positions: tuple[int, ...], k: int):
+    """Index arrays placing a gate on block-local bits ``positions`` of a k-qubit block."""
+    d = 1 << k
+    local = np.arange(d)
+    sub = np.zeros(d, dtype=np.int64)
+    for g, pos in enumerate(positions):
+        sub |= ((local >> pos) & 1) << g
+    gate_mask = sum(1 << p for p in positions)
+    rest = local & ~gate_mask
+    same_rest = rest[:, None] == rest[None, :]
+    return sub, same_rest
+
+
+def embed(mats: np.ndarray, positions: tuple[int, ...], k: int) -> np.ndarray:
+    """(batch, dg, dg) gate matrices on block bits ``positions`` -> (batch, 2**k, 2**k)."""
+    if len(positions) == k and positions == tuple(range(k)):
+        return mats
+    sub, same_rest = _embedding(positions, k)
+    return mats[:, sub[:, None], sub[None, :]] * same_rest
+
+
+def embed_diagonal(diags: np.ndarray, positions: tuple[int, ...], k: int) -> np.ndarray:
+    """(batch, dg) gate diagonals on block bits ``positions`` -> (batch, 2**k)."""
+    sub, _ = _embedding(positions, k)
+    return diags[:, sub]

@@ -1,0 +1,237 @@
+"""Compiling a circuit into a simulation plan, and binding parameters into it.
+
+A plan is keyed by the circuit's structure and cached, so the thousands of
+evaluations of one ansatz (VQE, QAS) pay for validation, fusion and fixed-matrix
+products once. Binding turns a (batch, n_params) array into one matrix stack per
+step with vectorised NumPy, without a Python loop over the batch.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from qworkbench.circuit import Circuit, Parameter, ParameterExpression
+from simulators._matrices import (
+    CONTROLLED_TARGET,
+    batched_matrix,
+    embed,
+    embed_diagonal,
+    is_diagonal_gate,
+)
+from simulators.fusion import fuse_gates
+
+__all__ = ["Gate", "Step", "Plan", "compile_plan", "gates_of", "bind_params"]
+
+_PERMUTATIONS = {"x", "cx", "swap"}
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A gate with its angles as (slot, scale, offset): angle = scale * params[slot] + offset
+    (slot -1 for a constant)."""
+
+    name: str
+    qubits: tuple[int, ...]
+    slots: tuple[int, ...] = ()
+    scales: tuple[float, ...] = ()
+    offsets: tuple[float, ...] = ()
+
+    @property
+    def is_parameterized(self) -> bool:
+        return any(s >= 0 for s in self.slots)
+
+    def angles(self, params: np.ndarray) -> np.ndarray:
+        """(batch, num_params) angles from (batch, n_params) parameter values."""
+        cols = [
+            (params[:, s] * k + o) if s >= 0 else np.full(len(params), o)
+            for s, k, o in zip(self.slots, self.scales, self.offsets)
+        ]
+        return np.stack(cols, axis=1)
+
+    def matrices(self, params: np.ndarray | None) -> np.ndarray:
+        if not self.slots:
+            return batched_matrix(self.name, ())
+        if not self.is_parameterized:
+            return batched_matrix(self.name, np.array([self.offsets]))
+        return batched_matrix(self.name, self.angles(params))
+
+
+def gates_of(circuit: Circuit, expand_u: bool = False) -> tuple[list[Gate], tuple[Parameter, ...]]:
+    """The circuit's gates with parameter slots, skipping ``id``, barriers and terminal
+    measurements. ``expand_u`` rewrites ``u`` as rz ry rz (equal up to global phase), so
+    every parameterised gate has one angle (for adjoint differentiation)."""
+    params = circuit.parameters
+    slot_of = {p: k for k, p in enumerate(params)}
+    measured: set[int] = set()
+    out: list[Gate] = []
+    for op in circuit:
+        if op.name == "barrier":
+            continue
+        if op.name == "measure":
+            measured.add(op.qubits[0])
+            continue
+        if measured.intersection(op.qubits):
+            raise ValueError(
+                f"{op} acts on a qubit after it was measured; the statevector simulator "
+                "supports terminal measurements only"
+            )
+        if op.name == "id":
+            continue
+        specs = []
+        for p in op.params:
+            if isinstance(p, Parameter | ParameterExpression):
+                specs.append((slot_of[p.parameter], p.scale, p.offset))
+            else:
+                specs.append((-1, 0.0, float(p)))
+        if expand_u and op.name == "u":
+            theta, phi, lam = specs
+            for name, spec in (("rz", lam), ("ry", theta), ("rz", phi)):
+                out.append(Gate(name, op.qubits, *map(tuple, zip(spec))))
+            continue
+        slots, scales, offsets = (tuple(x) for x in zip(*specs)) if specs else ((), (), ())
+        out.append(Gate(op.name, op.qubits, slots, scales, offsets))
+    return out, params
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pass over the state: ``kind`` is matrix | diagonal | controlled | x | cx | swap.
+
+    ``fixed`` holds the precomputed operand when no member gate is parameterised.
+    """
+
+    kind: str
+    qubits: tuple[int, ...]
+    gates: tuple[Gate, ...]
+    fixed: np.ndarray | None
+
+    def operand(self, params: np.ndarray | None) -> np.ndarray | None:
+        """The matrix stack (or diagonals) for this step at ``params``."""
+        if self.fixed is not None or self.kind in _PERMUTATIONS:
+            return self.fixed
+        return _build_operand(self.kind, self.qubits, self.gates, params)
+
+
+def _build_operand(kind: str, qubits, gates, params) -> np.ndarray:
+    if kind == "controlled":
+        (gate,) = gates
+        target = Gate(CONTROLLED_TARGET[gate.name], gate.qubits[1:], *_angle_fields(gate))
+        return target.matrices(params)
+    k = len(qubits)
+    pos = {q: i for i, q in enumerate(qubits)}
+    total = None
+    for gate in gates:
+        where = tuple(pos[q] for q in gate.qubits)
+        if kind == "diagonal":
+            factor = embed_diagonal(np.diagonal(gate.matrices(params), axis1=1, axis2=2), where, k)
+            total = factor if total is None else total * factor
+        else:
+            factor = embed(gate.matrices(params), where, k)
+            total = factor if total is None else np.matmul(factor, total)
+    return total
+
+
+def _angle_fields(gate: Gate):
+    return gate.slots, gate.scales, gate.offsets
+
+
+def _make_step(gates: list[Gate], qubits: tuple[int, ...]) -> Step:
+    if len(gates) == 1:
+        gate = gates[0]
+        if gate.name in _PERMUTATIONS:
+            return Step(gate.name, gate.qubits, (gate,), None)
+        if is_diagonal_gate(gate.name):
+            kind, qubits = "diagonal", gate.qubits
+        elif gate.name in CONTROLLED_TARGET:
+            kind, qubits = "controlled", gate.qubits
+        else:
+            kind, qubits = "matrix", gate.qubits
+    else:
+        kind = "diagonal" if all(is_diagonal_gate(g.name) for g in gates) else "matrix"
+    fixed = None
+    if not any(g.is_parameterized for g in gates):
+        fixed = _build_operand(kind, qubits, tuple(gates), None)
+    return Step(kind, qubits, tuple(gates), fixed)
+
+
+@dataclass(frozen=True)
+class Plan:
+    num_qubits: int
+    num_params: int
+    steps: tuple[Step, ...]
+
+
+def compile_plan(gates: list[Gate], num_qubits: int, num_params: int, fusion: int) -> Plan:
+    blocks = fuse_gates([g.qubits for g in gates], max_qubits=fusion)
+    steps = tuple(_make_step([gates[i] for i in b.ops], b.qubits) for b in blocks)
+    return Plan(num_qubits, num_params, steps)
+
+
+class PlanCache:
+    """A small LRU of plans keyed by circuit structure (its operations) and options."""
+
+    def __init__(self, size: int = 256):
+        self._size = size
+        self._plans: OrderedDict = OrderedDict()
+
+    def get(self, circuit: Circuit, fusion: int, expand_u: bool = False):
+        """(plan, gates, parameters) for ``circuit``."""
+        key = (circuit.num_qubits, circuit.operations, fusion, expand_u)
+        hit = self._plans.get(key)
+        if hit is not None:
+            self._plans.move_to_end(key)
+            return hit
+        gates, params = gates_of(circuit, expand_u=expand_u)
+        entry = (compile_plan(gates, circuit.num_qubits, len(params), fusion), gates, params)
+        self._plans[key] = entry
+        if len(self._plans) > self._size:
+            self._plans.popitem(last=False)
+        return entry
+
+
+def bind_params(values, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray | None, bool]:
+    """``values`` as a (batch, n_params) float array, and whether the input was batched.
+
+    Accepts None (no parameters), a mapping by name or Parameter, a 1-D sequence or
+    a 2-D (batch, n_params) array. Non-finite values raise naming the parameter.
+    """
+    n = len(parameters)
+    if values is None:
+        if n:
+            raise ValueError(f"circuit has parameters {[p.name for p in parameters]}; pass params")
+        return None, False
+    if isinstance(values, dict):
+        names = {p.name: k for k, p in enumerate(parameters)}
+        row = np.full(n, np.nan)
+        for key, value in values.items():
+            name = key.name if isinstance(key, Parameter) else key
+            if name not in names:
+                raise KeyError(f"circuit has no parameter {name!r}; it has {list(names)}")
+            row[names[name]] = value
+        missing = [p.name for p, v in zip(parameters, row) if np.isnan(v)]
+        if missing:
+            raise ValueError(f"no value given for parameters {missing}")
+        values = row
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"params must be real numbers, got {values!r}") from exc
+    batched = arr.ndim == 2
+    if arr.ndim not in (1, 2) or arr.shape[-1] != n:
+        raise ValueError(
+            f"params must have shape ({n},) or (batch, {n}) for parameters "
+            f"{[p.name for p in parameters]}, got shape {arr.shape}"
+        )
+    if n == 0:
+        return (arr if batched else None), batched
+    if batched and arr.shape[0] == 0:
+        raise ValueError("params batch is empty")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"params must be finite; parameter {parameters[bad[-1]].name!r} is {arr[tuple(bad)]}"
+        )
+    return arr.reshape(-1, n), batched

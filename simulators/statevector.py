@@ -1,0 +1,216 @@
+"""The statevector simulator: one loop over the kernel interface for CPU and GPU.
+
+``StatevectorSimulator`` only holds options; the work is in module functions
+(``run_plan``, ``adjoint_gradient``) written against ``simulators._kernels``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qworkbench import Circuit, PauliSum
+from qworkbench._memory import check_allocation
+from simulators._kernels import get_kernels
+from simulators._plan import Plan, PlanCache, bind_params
+
+__all__ = ["StatevectorSimulator", "run_plan", "apply_step", "as_pauli_sum", "pauli_arrays"]
+
+_PRECISIONS = {"double": np.complex128, "single": np.complex64}
+_MAX_QUBITS = 40
+
+
+def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, state=None):
+    """Apply every step of ``plan`` to ``state`` (default |0...0>), in place."""
+    if state is None:
+        state = kernels.zero_state(batch, plan.num_qubits, dtype)
+    for step in plan.steps:
+        apply_step(kernels, state, step, step.operand(params), dtype)
+    return state
+
+
+def apply_step(kernels, state, step, operand, dtype, adjoint: bool = False) -> None:
+    """One step (or its inverse with ``adjoint``) on ``state``."""
+    kind = step.kind
+    if kind == "x":
+        kernels.apply_x(state, *step.qubits)
+    elif kind == "cx":
+        kernels.apply_cx(state, *step.qubits)
+    elif kind == "swap":
+        kernels.apply_swap(state, *step.qubits)
+    else:
+        if adjoint:
+            operand = operand.conj() if kind == "diagonal" else operand.conj().swapaxes(-1, -2)
+        operand = kernels.asarray(operand, dtype)
+        if kind == "diagonal":
+            kernels.apply_diagonal(state, step.qubits, operand)
+        elif kind == "controlled":
+            kernels.apply_controlled(state, step.qubits[0], step.qubits[1], operand)
+        else:
+            kernels.apply_matrix(state, step.qubits, operand)
+
+
+def as_pauli_sum(observable, num_qubits: int) -> PauliSum:
+    """``observable`` (PauliSum or qiskit SparsePauliOp) checked against ``num_qubits``."""
+    if not isinstance(observable, PauliSum):
+        try:
+            from qiskit.quantum_info import SparsePauliOp
+
+            if isinstance(observable, SparsePauliOp):
+                observable = PauliSum.from_qiskit(observable)
+        except ImportError:  # pragma: no cover
+            pass
+    if not isinstance(observable, PauliSum):
+        raise TypeError(f"observable must be a PauliSum, got {type(observable).__name__}")
+    if observable.num_qubits != num_qubits:
+        raise ValueError(
+            f"observable acts on {observable.num_qubits} qubits, the circuit on {num_qubits}"
+        )
+    if num_qubits > 62:
+        raise ValueError(f"observables on more than 62 qubits are not supported ({num_qubits})")
+    return observable
+
+
+def pauli_arrays(observable: PauliSum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs, zs, coeffs) int64/int64/complex128 with i^{|x&z|} folded into coeffs."""
+    xs = observable.x[:, 0].astype(np.int64)
+    zs = observable.z[:, 0].astype(np.int64)
+    ys = np.bitwise_count(xs & zs).astype(np.int64)
+    coeffs = observable.coeffs * (1j) ** (ys % 4)
+    return xs, zs, np.ascontiguousarray(coeffs, dtype=np.complex128)
+
+
+class StatevectorSimulator:
+    """Exact statevector simulation on CPU (Numba) or GPU (CuPy).
+
+    Args:
+        device: "auto" (GPU when CuPy sees one), "cpu" or "gpu".
+        precision: "double" (complex128) or "single" (complex64).
+        fusion: widest fused block in qubits (0 disables fusion).
+        max_memory: bytes the simulator may allocate (default: the free memory).
+
+    Examples:
+        >>> from qworkbench import Circuit, PauliSum
+        >>> sim = StatevectorSimulator(device="cpu")
+        >>> bell = Circuit(2).h(0).cx(0, 1)
+        >>> round(sim.expval(bell, PauliSum.from_list([("ZZ", 1.0)])), 12)
+        1.0
+    """
+
+    def __init__(
+        self,
+        device: str = "auto",
+        precision: str = "double",
+        fusion: int = 2,
+        max_memory: int | None = None,
+        plan_cache_size: int = 256,
+    ):
+        if precision not in _PRECISIONS:
+            raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+        if not isinstance(fusion, int) or isinstance(fusion, bool) or not 0 <= fusion <= 5:
+            raise ValueError(f"fusion must be an integer from 0 to 5, got {fusion!r}")
+        self.kernels = get_kernels(device)
+        self.device = self.kernels.name
+        self.precision = precision
+        self.dtype = _PRECISIONS[precision]
+        self.fusion = fusion
+        self.max_memory = max_memory
+        self._plans = PlanCache(plan_cache_size)
+
+    def __repr__(self) -> str:
+        return (
+            f"StatevectorSimulator(device={self.device!r}, precision={self.precision!r}, "
+            f"fusion={self.fusion})"
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _check(self, circuit: Circuit, batch: int, copies: int = 1) -> None:
+        if not isinstance(circuit, Circuit):
+            raise TypeError(f"expected a qworkbench Circuit, got {type(circuit).__name__}")
+        n = circuit.num_qubits
+        if n > _MAX_QUBITS:
+            raise ValueError(f"statevector simulation supports at most {_MAX_QUBITS} qubits")
+        nbytes = copies * batch * (1 << n) * np.dtype(self.dtype).itemsize
+        limit = self.max_memory
+        if limit is None and self.device == "gpu":
+            limit = self.kernels.free_bytes()
+        what = f"{batch} statevector(s) of {n} qubits ({self.precision})"
+        check_allocation(nbytes, what, limit)
+
+    def _prepare(self, circuit: Circuit, params, copies: int = 1, expand_u: bool = False):
+        if not isinstance(circuit, Circuit):
+            raise TypeError(f"expected a qworkbench Circuit, got {type(circuit).__name__}")
+        plan, gates, parameters = self._plans.get(circuit, self.fusion, expand_u)
+        values, batched = bind_params(params, parameters)
+        batch = 1 if values is None else len(values)
+        self._check(circuit, batch, copies)
+        return plan, gates, values, batch, batched
+
+    def _simulate(self, circuit: Circuit, params):
+        plan, _, values, batch, batched = self._prepare(circuit, params)
+        return run_plan(self.kernels, plan, values, batch, self.dtype), batched
+
+    # -- public API -------------------------------------------------------------------------
+    def statevector(self, circuit: Circuit, params=None, as_numpy: bool = True):
+        """The final state, shape (2**n,), or (batch, 2**n) for 2-D ``params``."""
+        state, batched = self._simulate(circuit, params)
+        out = self.kernels.to_numpy(state) if as_numpy else state
+        return out if batched else out[0]
+
+    def probabilities(self, circuit: Circuit, params=None, as_numpy: bool = True):
+        """Basis-state probabilities (index bit q = qubit q)."""
+        state, batched = self._simulate(circuit, params)
+        probs = self.kernels.probabilities(state)
+        out = self.kernels.to_numpy(probs) if as_numpy else probs
+        return out if batched else out[0]
+
+    def expval(self, circuit: Circuit, observable: PauliSum, params=None):
+        """<psi|H|psi> from the Pauli masks directly; ndarray (batch,) for 2-D ``params``."""
+        observable = as_pauli_sum(observable, circuit.num_qubits)
+        state, batched = self._simulate(circuit, params)
+        values = self.kernels.pauli_expvals(state, *pauli_arrays(observable))
+        values = self.kernels.to_numpy(values)
+        values = values.real if observable.is_hermitian() else values
+        return values if batched else values[0].item()
+
+    def gradient(self, circuit: Circuit, observable: PauliSum, params):
+        """d<H>/d(params) by adjoint differentiation: (n_params,) or (batch, n_params)."""
+        from simulators._adjoint import adjoint_gradient
+
+        pauli = pauli_arrays(as_pauli_sum(observable, circuit.num_qubits))
+        plan, gates, values, batch, batched = self._prepare(circuit, params, 4, expand_u=True)
+        if values is None or values.shape[1] == 0:
+            grads = np.zeros((batch, 0))
+        else:
+            fused, *_ = self._plans.get(circuit, self.fusion)
+            grads = adjoint_gradient(self.kernels, fused, gates, values, pauli, self.dtype)
+        return grads if batched else grads[0]
+
+    def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
+        """Counts of measured bitstrings (qubit 0 / clbit 0 rightmost).
+
+        With ``measure`` operations the bitstring holds the clbits they write (unwritten
+        clbits read 0); without, every qubit is measured.
+        """
+        if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
+            raise ValueError(f"shots must be a positive integer, got {shots!r}")
+        probs = self.probabilities(circuit, params)
+        if probs.ndim != 1:
+            raise ValueError("sample takes one parameter set; got a batch")
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        p = np.asarray(probs, dtype=np.float64)
+        counts = rng.multinomial(int(shots), p / p.sum())
+        outcomes = np.nonzero(counts)[0]
+        measures = [(op.qubits[0], op.clbits[0]) for op in circuit if op.name == "measure"]
+        if measures:
+            width = circuit.num_clbits
+            values = np.zeros(len(outcomes), dtype=np.int64)
+            for q, c in measures:
+                bit = (outcomes >> q) & 1
+                values = (values & ~(1 << c)) | (bit << c)
+        else:
+            width, values = circuit.num_qubits, outcomes
+        result: dict[str, int] = {}
+        for v, k in zip(values.tolist(), counts[outcomes].tolist()):
+            key = format(v, f"0{width}b")
+            result[key] = result.get(key, 0) + k
+        return result
