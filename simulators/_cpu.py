@@ -33,12 +33,105 @@ def _parity(v):
     return v & 1
 
 
+@njit(inline="always")
+def _deinterleave(chunk, s, a0, a1):
+    """Split a contiguous chunk into the amplitudes with bit log2(s) clear / set."""
+    for blk in range(a0.shape[0] // s):
+        for i in range(s):
+            a0[blk * s + i] = chunk[2 * blk * s + i]
+            a1[blk * s + i] = chunk[2 * blk * s + s + i]
+
+
+@njit(inline="always")
+def _interleave(chunk, s, a0, a1):
+    for blk in range(a0.shape[0] // s):
+        for i in range(s):
+            chunk[2 * blk * s + i] = a0[blk * s + i]
+            chunk[2 * blk * s + s + i] = a1[blk * s + i]
+
+
+@njit(inline="always")
+def _mix2(m, a0, a1):
+    """(a0, a1) <- m (a0, a1) elementwise, in place (vectorisable loop)."""
+    m00, m01, m10, m11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+    for i in range(a0.shape[0]):
+        x0 = a0[i]
+        x1 = a1[i]
+        a0[i] = m00 * x0 + m01 * x1
+        a1[i] = m10 * x0 + m11 * x1
+
+
+@njit(inline="always")
+def _mix2_into(m, a0, a1, out0, out1):
+    """out = m (a0, a1) elementwise; the inputs are private copies, so no aliasing."""
+    m00, m01, m10, m11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+    for i in range(a0.shape[0]):
+        out0[i] = m00 * a0[i] + m01 * a1[i]
+    for i in range(a0.shape[0]):
+        out1[i] = m10 * a0[i] + m11 * a1[i]
+
+
+@njit(inline="always")
+def _mix4_into(m, a0, a1, a2, a3, o0, o1, o2, o3):
+    for r, out in enumerate((o0, o1, o2, o3)):
+        c0, c1, c2, c3 = m[r, 0], m[r, 1], m[r, 2], m[r, 3]
+        for i in range(a0.shape[0]):
+            out[i] = c0 * a0[i] + c1 * a1[i] + c2 * a2[i] + c3 * a3[i]
+
+
+@njit(inline="always")
+def _mix4(m, a0, a1, a2, a3):
+    for i in range(a0.shape[0]):
+        x0 = a0[i]
+        x1 = a1[i]
+        x2 = a2[i]
+        x3 = a3[i]
+        a0[i] = m[0, 0] * x0 + m[0, 1] * x1 + m[0, 2] * x2 + m[0, 3] * x3
+        a1[i] = m[1, 0] * x0 + m[1, 1] * x1 + m[1, 2] * x2 + m[1, 3] * x3
+        a2[i] = m[2, 0] * x0 + m[2, 1] * x1 + m[2, 2] * x2 + m[2, 3] * x3
+        a3[i] = m[3, 0] * x0 + m[3, 1] * x1 + m[3, 2] * x2 + m[3, 3] * x3
+
+
+_RUN = 1024  # contiguous amplitudes per work item of the blocked kernels
+_BLOCKED_MIN_STRIDE = 32  # below this the pairs interleave too finely for blocked loops
+
+
 @njit(**_OPTS)
 def apply_1q(state, q, mats):
+    """2x2 ``mats`` on qubit ``q``.
+
+    For strides >= 32 each work item copies two contiguous runs of amplitudes into
+    scratch buffers and writes back from them: the loops then have no aliasing and
+    LLVM vectorises them (about 2-4x over the indexed loop, at the memory ceiling
+    for 24+ qubits). Smaller strides use the indexed loop.
+    """
     batch, dim = state.shape
     half = dim >> 1
     shared = mats.shape[0] == 1
     stride = 1 << q
+    if stride >= _BLOCKED_MIN_STRIDE:
+        run = min(stride, _RUN)
+        items = half // run
+        for w in prange(batch * items):
+            b = w // items
+            m = mats[0] if shared else mats[b]
+            i0 = _insert_zero((w - b * items) * run, q)
+            out0 = state[b, i0 : i0 + run]
+            out1 = state[b, i0 + stride : i0 + stride + run]
+            _mix2_into(m, out0.copy(), out1.copy(), out0, out1)
+        return
+    if half >= _RUN and stride >= 2:
+        items = half // _RUN
+        for w in prange(batch * items):
+            b = w // items
+            m = mats[0] if shared else mats[b]
+            chunk = state[b, (w - b * items) * 2 * _RUN : (w - b * items + 1) * 2 * _RUN]
+            a0 = np.empty(_RUN, dtype=state.dtype)
+            a1 = np.empty(_RUN, dtype=state.dtype)
+            _deinterleave(chunk, stride, a0, a1)
+            _mix2(m, a0, a1)
+            _interleave(chunk, stride, a0, a1)
+        return
     for t in prange(batch * half):
         b = t // half
         i0 = _insert_zero(t - b * half, q)
@@ -52,11 +145,50 @@ def apply_1q(state, q, mats):
 
 @njit(**_OPTS)
 def apply_2q(state, q0, q1, mats):
+    """4x4 ``mats`` on (q0, q1) (bit 0 of the matrix index is q0); blocked as apply_1q
+    when the lower qubit's stride allows."""
     batch, dim = state.shape
     quarter = dim >> 2
     shared = mats.shape[0] == 1
     lo, hi = min(q0, q1), max(q0, q1)
     s0, s1 = 1 << q0, 1 << q1
+    if (1 << lo) >= _BLOCKED_MIN_STRIDE:
+        run = min(1 << lo, _RUN)
+        items = quarter // run
+        for w in prange(batch * items):
+            b = w // items
+            m = mats[0] if shared else mats[b]
+            i = _insert_zero(_insert_zero((w - b * items) * run, lo), hi)
+            o0 = state[b, i : i + run]
+            o1 = state[b, i + s0 : i + s0 + run]
+            o2 = state[b, i + s1 : i + s1 + run]
+            o3 = state[b, i + s0 + s1 : i + s0 + s1 + run]
+            # o1 has q0 set (matrix index 1), o2 has q1 set (index 2)
+            _mix4_into(m, o0.copy(), o1.copy(), o2.copy(), o3.copy(), o0, o1, o2, o3)
+        return
+    if (1 << hi) >= 2 * _RUN:
+        # chunks of 2*_RUN amplitudes below the hi bit, deinterleaved on the lo bit
+        items = quarter // _RUN
+        sl, sh = 1 << lo, 1 << hi
+        for w in prange(batch * items):
+            b = w // items
+            m = mats[0] if shared else mats[b]
+            i = _insert_zero((w - b * items) * 2 * _RUN, hi)
+            low = state[b, i : i + 2 * _RUN]
+            high = state[b, i + sh : i + sh + 2 * _RUN]
+            a0 = np.empty(_RUN, dtype=state.dtype)
+            a1 = np.empty(_RUN, dtype=state.dtype)
+            a2 = np.empty(_RUN, dtype=state.dtype)
+            a3 = np.empty(_RUN, dtype=state.dtype)
+            _deinterleave(low, sl, a0, a1)
+            _deinterleave(high, sl, a2, a3)
+            if q0 == lo:  # matrix bit 0 is the lo qubit
+                _mix4(m, a0, a1, a2, a3)
+            else:
+                _mix4(m, a0, a2, a1, a3)
+            _interleave(low, sl, a0, a1)
+            _interleave(high, sl, a2, a3)
+        return
     for t in prange(batch * quarter):
         b = t // quarter
         i = _insert_zero(_insert_zero(t - b * quarter, lo), hi)

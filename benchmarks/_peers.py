@@ -1,0 +1,83 @@
+"""Peer simulators for the benchmarks, each built from the same qworkbench circuit.
+
+Every ``prepare_*`` returns a zero-argument callable that simulates the circuit once
+and returns <Z_0>, so each peer does the whole simulation and nothing else is timed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qworkbench import Circuit, PauliSum
+
+
+def _z0(n: int) -> PauliSum:
+    return PauliSum.from_list([("I" * (n - 1) + "Z", 1.0)])
+
+
+def prepare_ours(circuit: Circuit, precision: str, fusion: int):
+    from simulators import get_simulator
+
+    sim = get_simulator("statevector", device="cpu", precision=precision, fusion=fusion)
+    obs = _z0(circuit.num_qubits)
+    return lambda: sim.expval(circuit, obs)
+
+
+def prepare_aer(circuit: Circuit, precision: str, fusion: bool):
+    from qiskit_aer import AerSimulator
+
+    backend = AerSimulator(method="statevector", precision=precision, fusion_enable=fusion)
+    qc = circuit.to_qiskit()
+    qc.save_expectation_value(_z0(circuit.num_qubits).to_qiskit(), range(qc.num_qubits))
+
+    def run():
+        return backend.run(qc, shots=1).result().data(0)["expectation_value"]
+
+    return run
+
+
+def prepare_lightning(circuit: Circuit, precision: str):
+    import pennylane as qml
+
+    n = circuit.num_qubits
+    dtype = np.complex128 if precision == "double" else np.complex64
+    dev = qml.device("lightning.qubit", wires=n, c_dtype=dtype)
+    qfunc = circuit.to_pennylane()
+
+    @qml.qnode(dev, diff_method=None)
+    def run():
+        qfunc()
+        return qml.expval(qml.PauliZ(n - 1))  # our qubit 0 is wire n-1
+
+    return run
+
+
+_QULACS_GATES = {"rx": "RX", "ry": "RY", "rz": "RZ", "cx": "CNOT", "h": "H"}
+
+
+def prepare_qulacs(circuit: Circuit, precision: str, block: int = 0):
+    """qulacs (complex128 only); ``block`` > 0 applies its gate-fusion optimiser."""
+    import qulacs
+    from qulacs.circuit import QuantumCircuitOptimizer
+
+    if precision != "double":
+        return None
+    n = circuit.num_qubits
+    qc = qulacs.QuantumCircuit(n)
+    for op in circuit:
+        name = _QULACS_GATES[op.name]
+        # qulacs rotations are exp(+i theta P/2): negate for the same circuit
+        args = [*op.qubits, *(-p for p in op.params)]
+        getattr(qc, f"add_{name}_gate")(*args)
+    if block:
+        QuantumCircuitOptimizer().optimize(qc, block)
+    obs = qulacs.Observable(n)
+    obs.add_operator(1.0, "Z 0")
+    state = qulacs.QuantumState(n)
+
+    def run():
+        state.set_zero_state()
+        qc.update_quantum_state(state)
+        return obs.get_expectation_value(state)
+
+    return run
