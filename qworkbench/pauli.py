@@ -55,7 +55,7 @@ class PauliSum:
         (4, 4)
     """
 
-    __slots__ = ("_x", "_z", "_coeffs", "_num_qubits")
+    __slots__ = ("_x", "_z", "_coeffs", "_num_qubits", "_memo")
 
     def __init__(self, x: np.ndarray, z: np.ndarray, coeffs: np.ndarray, num_qubits: int):
         """Low-level constructor from masks of shape (terms, words); prefer the ``from_*``."""
@@ -81,6 +81,14 @@ class PauliSum:
             arr.setflags(write=False)
         self._x, self._z, self._coeffs = x, z, coeffs
         self._num_qubits = int(num_qubits)
+        self._memo: dict = {}  # derived data of this immutable sum (see memo())
+
+    def memo(self, key, compute):
+        """``compute()`` once per ``key`` for this (immutable) sum; used by simulators
+        to keep e.g. their mask arrays with the operator."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # -- constructors ---------------------------------------------------------------------
     @classmethod
@@ -311,7 +319,10 @@ class PauliSum:
         return PauliSum(unique[keep, :words], unique[keep, words:], coeffs[keep], self._num_qubits)
 
     def is_hermitian(self, atol: float = 1e-12) -> bool:
-        return bool(np.all(np.abs(self.simplify(atol).coeffs.imag) <= atol))
+        return self.memo(
+            ("is_hermitian", atol),
+            lambda: bool(np.all(np.abs(self.simplify(atol).coeffs.imag) <= atol)),
+        )
 
     def equiv(self, other: PauliSum, atol: float = 1e-10) -> bool:
         """Whether both sums are the same operator (up to ``atol`` per coefficient)."""

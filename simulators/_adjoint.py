@@ -10,17 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench.circuit import GATES
-from simulators._plan import Gate, Plan, _make_step
+from simulators._plan import Gate, _make_step
 
 __all__ = ["adjoint_gradient"]
 
 
-def adjoint_gradient(kernels, fused: Plan, gates: list[Gate], params, pauli, dtype):
-    from simulators.statevector import apply_step, run_plan
+def adjoint_gradient(kernels, phi, gates: list[Gate], params, pauli, dtype):
+    """Gradients (batch, n_params) given the final states ``phi`` (overwritten)."""
+    from simulators.statevector import apply_step
 
     xs, zs, coeffs = pauli
     batch = len(params)
-    phi = run_plan(kernels, fused, params, batch, dtype)
     lam = kernels.apply_pauli_sum(phi, xs, zs, coeffs)
     grads = np.zeros((batch, params.shape[1]))
     for gate in reversed(gates):

@@ -380,3 +380,80 @@ def inner(bra, ket):
 
 def num_threads() -> int:
     return numba.get_num_threads()
+
+
+# -- the small-circuit engine ---------------------------------------------------------------
+# One call runs a whole gate list; each state of the batch is simulated start to finish by
+# one thread (prange over the batch), so there is no per-gate dispatch or synchronisation.
+# Gate kinds: 0/1/2 dense on 1/2/3 qubits, 3 x, 4 cx, 5 swap. ``mats[b, offsets[g]:]``
+# holds gate g's row-major matrix (row 0 of mats is shared when mats has one row).
+DENSE1, DENSE2, DENSE3, PERM_X, PERM_CX, PERM_SWAP = 0, 1, 2, 3, 4, 5
+
+
+@njit(inline="always")
+def _dense_small(v, qubits, k, m, o):
+    d = 1 << k
+    dim = v.shape[0]
+    buf = np.empty(8, dtype=v.dtype)
+    idx = np.empty(8, dtype=np.int64)
+    sorted_q = np.sort(qubits[:k])
+    for t in range(dim >> k):
+        i = t
+        for j in range(k):
+            i = _insert_zero(i, sorted_q[j])
+        for l in range(d):
+            off = 0
+            for j in range(k):
+                if (l >> j) & 1:
+                    off |= 1 << qubits[j]
+            idx[l] = i | off
+            buf[l] = v[i | off]
+        for l in range(d):
+            acc = m[o + l * d] * buf[0]
+            for c in range(1, d):
+                acc += m[o + l * d + c] * buf[c]
+            v[idx[l]] = acc
+
+
+@njit(inline="always")
+def _one_qubit_small(v, q, m, o):
+    s = 1 << q
+    m00, m01, m10, m11 = m[o], m[o + 1], m[o + 2], m[o + 3]
+    for t in range(v.shape[0] >> 1):
+        i0 = _insert_zero(t, q)
+        a0 = v[i0]
+        a1 = v[i0 + s]
+        v[i0] = m00 * a0 + m01 * a1
+        v[i0 + s] = m10 * a0 + m11 * a1
+
+
+@njit(**_OPTS)
+def run_gates(state, kinds, qubits, offsets, mats):
+    batch, dim = state.shape
+    shared = mats.shape[0] == 1
+    for b in prange(batch):
+        v = state[b]
+        m = mats[0] if shared else mats[b]
+        for g in range(kinds.shape[0]):
+            kind = kinds[g]
+            qs = qubits[g]
+            if kind == DENSE1:
+                _one_qubit_small(v, qs[0], m, offsets[g])
+            elif kind == DENSE2 or kind == DENSE3:
+                _dense_small(v, qs, kind + 1, m, offsets[g])
+            elif kind == PERM_X:
+                s = 1 << qs[0]
+                for t in range(dim >> 1):
+                    i0 = _insert_zero(t, qs[0])
+                    tmp = v[i0]
+                    v[i0] = v[i0 + s]
+                    v[i0 + s] = tmp
+            else:  # cx (control qs[0]) or swap
+                lo, hi = min(qs[0], qs[1]), max(qs[0], qs[1])
+                ia = 1 << qs[0]
+                ib = (1 << qs[1]) if kind == PERM_SWAP else (1 << qs[0]) | (1 << qs[1])
+                for t in range(dim >> 2):
+                    i = _insert_zero(_insert_zero(t, lo), hi)
+                    tmp = v[i | ia]
+                    v[i | ia] = v[i | ib]
+                    v[i | ib] = tmp

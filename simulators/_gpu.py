@@ -265,6 +265,22 @@ class GpuKernels:
         lo, hi = sorted((a, b))
         self._swap_pairs(state, lo, hi, 0, 1 << a, 1 << b)
 
+    def run_gates(self, state, program, entries) -> None:
+        """A gate program, gate by gate (small circuits are launch-bound on a GPU anyway)."""
+        for kind, qubits, offset in zip(program.kinds.tolist(), program.qubits.tolist(),
+                                        program.offsets.tolist()):  # fmt: skip
+            if kind == 3:
+                self.apply_x(state, qubits[0])
+            elif kind == 4:
+                self.apply_cx(state, qubits[0], qubits[1])
+            elif kind == 5:
+                self.apply_swap(state, qubits[0], qubits[1])
+            else:
+                k = kind + 1
+                d = 1 << k
+                mats = entries[:, offset : offset + d * d].reshape(-1, d, d)
+                self.apply_matrix(state, tuple(qubits[:k]), mats)
+
     # -- observables ----------------------------------------------------------------------
     def pauli_expvals(self, state, xs, zs, coeffs):
         batch, dim = state.shape

@@ -76,6 +76,10 @@ class CpuKernels:
     def apply_swap(self, state, a: int, b: int) -> None:
         self._k.apply_swap(state, a, b)
 
+    def run_gates(self, state, program, entries) -> None:
+        """A whole gate program (``simulators._program``) in one call."""
+        self._k.run_gates(state, program.kinds, program.qubits, program.offsets, entries)
+
     # -- observables ----------------------------------------------------------------------
     def pauli_expvals(self, state, xs, zs, coeffs):
         return self._k.pauli_expvals(state, xs, zs, coeffs)

@@ -21,33 +21,41 @@ def is_diagonal_gate(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=64)
-def _eig(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Eigen-decomposition of a one-parameter gate's generator (exact: G is Hermitian)."""
+def _spectrum(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct eigenvalues g of a one-parameter gate's generator and the flattened
+    projectors onto their eigenspaces, so U(theta) = sum_g exp(-i theta g) P_g exactly."""
     values, vectors = np.linalg.eigh(GATES[name].generator)
-    return values, vectors
+    distinct = np.unique(np.round(values, 12))
+    projectors = []
+    for g in distinct:
+        cols = vectors[:, np.isclose(values, g, atol=1e-9)]
+        projectors.append((cols @ cols.conj().T).ravel())
+    return distinct, np.array(projectors)
 
 
 def batched_matrix(name: str, angles: np.ndarray) -> np.ndarray:
-    """Matrices of gate ``name`` for ``angles`` of shape (batch, num_params): (batch, d, d).
+    """Matrices of gate ``name`` for ``angles`` of shape (..., num_params): (..., d, d).
 
-    One-parameter gates use U(theta) = V exp(-i theta g) V^dagger from their
-    generator G = V g V^dagger, so every such gate shares one exact formula.
+    One-parameter gates share one exact formula from their generator's spectrum;
+    the leading axes (batch, gates of this kind, ...) are vectorised.
     """
     spec = GATES[name]
+    d = 1 << spec.num_qubits
     if spec.num_params == 0:
         return spec.matrix()[None]
-    angles = np.asarray(angles, dtype=np.float64).reshape(-1, spec.num_params)
+    angles = np.asarray(angles, dtype=np.float64)
+    lead = angles.shape[:-1]
     if spec.num_params == 1:
-        values, vectors = _eig(name)
-        phases = np.exp(-1j * angles[:, :1] * values[None, :])  # (batch, d)
-        return np.einsum("ij,bj,kj->bik", vectors, phases, vectors.conj())
-    theta, phi, lam = angles.T  # "u"
+        values, projectors = _spectrum(name)
+        phases = np.exp(-1j * angles * values)  # (..., distinct) by broadcasting the last axis
+        return (phases @ projectors).reshape(*lead, d, d)
+    theta, phi, lam = np.moveaxis(angles, -1, 0)  # "u"
     c, s = np.cos(theta / 2), np.sin(theta / 2)
-    out = np.empty((len(angles), 2, 2), dtype=np.complex128)
-    out[:, 0, 0] = c
-    out[:, 0, 1] = -np.exp(1j * lam) * s
-    out[:, 1, 0] = np.exp(1j * phi) * s
-    out[:, 1, 1] = np.exp(1j * (phi + lam)) * c
+    out = np.empty((*lead, 2, 2), dtype=np.complex128)
+    out[..., 0, 0] = c
+    out[..., 0, 1] = -np.exp(1j * lam) * s
+    out[..., 1, 0] = np.exp(1j * phi) * s
+    out[..., 1, 1] = np.exp(1j * (phi + lam)) * c
     return out
 
 

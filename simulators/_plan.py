@@ -179,7 +179,7 @@ class PlanCache:
 
     def get(self, circuit: Circuit, fusion: int, expand_u: bool = False):
         """(plan, gates, parameters) for ``circuit``."""
-        key = (circuit.num_qubits, circuit.operations, fusion, expand_u)
+        key = (circuit.structure_key(), fusion, expand_u)
         hit = self._plans.get(key)
         if hit is not None:
             self._plans.move_to_end(key)
@@ -190,6 +190,21 @@ class PlanCache:
         if len(self._plans) > self._size:
             self._plans.popitem(last=False)
         return entry
+
+    def program(self, circuit: Circuit):
+        """The small-circuit engine's program for ``circuit`` (cached like plans)."""
+        from simulators._program import compile_program
+
+        key = (circuit.structure_key(), "program")
+        hit = self._plans.get(key)
+        if hit is None:
+            hit = compile_program(gates_of(circuit)[0])
+            self._plans[key] = hit
+            if len(self._plans) > self._size:
+                self._plans.popitem(last=False)
+        else:
+            self._plans.move_to_end(key)
+        return hit
 
 
 def bind_params(values, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray | None, bool]:

@@ -12,11 +12,13 @@ from qworkbench import Circuit, PauliSum
 from qworkbench._memory import check_allocation
 from simulators._kernels import get_kernels
 from simulators._plan import Plan, PlanCache, bind_params
+from simulators._program import SMALL_MAX_QUBITS
 
 __all__ = ["StatevectorSimulator", "run_plan", "apply_step", "as_pauli_sum", "pauli_arrays"]
 
 _PRECISIONS = {"double": np.complex128, "single": np.complex64}
 _MAX_QUBITS = 40
+_CHECK_ABOVE_BYTES = 64 << 20  # smaller allocations skip the (comparatively slow) memory query
 
 
 def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, state=None):
@@ -72,6 +74,10 @@ def as_pauli_sum(observable, num_qubits: int) -> PauliSum:
 
 def pauli_arrays(observable: PauliSum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(xs, zs, coeffs) int64/int64/complex128 with i^{|x&z|} folded into coeffs."""
+    return observable.memo("statevector_masks", lambda: _pauli_arrays(observable))
+
+
+def _pauli_arrays(observable: PauliSum):
     xs = observable.x[:, 0].astype(np.int64)
     zs = observable.z[:, 0].astype(np.int64)
     ys = np.bitwise_count(xs & zs).astype(np.int64)
@@ -130,6 +136,8 @@ class StatevectorSimulator:
         if n > _MAX_QUBITS:
             raise ValueError(f"statevector simulation supports at most {_MAX_QUBITS} qubits")
         nbytes = copies * batch * (1 << n) * np.dtype(self.dtype).itemsize
+        if nbytes < _CHECK_ABOVE_BYTES and self.max_memory is None:
+            return
         limit = self.max_memory
         if limit is None and self.device == "gpu":
             limit = self.kernels.free_bytes()
@@ -147,7 +155,18 @@ class StatevectorSimulator:
 
     def _simulate(self, circuit: Circuit, params):
         plan, _, values, batch, batched = self._prepare(circuit, params)
-        return run_plan(self.kernels, plan, values, batch, self.dtype), batched
+        return self._forward(circuit, plan, values, batch), batched
+
+    def _forward(self, circuit: Circuit, plan: Plan, values, batch: int):
+        """|psi> for each parameter row: the small-circuit engine up to SMALL_MAX_QUBITS
+        qubits (one kernel call), the fused step-by-step plan above."""
+        if circuit.num_qubits <= SMALL_MAX_QUBITS:
+            program = self._plans.program(circuit)
+            state = self.kernels.zero_state(batch, circuit.num_qubits, self.dtype)
+            entries = self.kernels.asarray(program.entries(values), self.dtype)
+            self.kernels.run_gates(state, program, entries)
+            return state
+        return run_plan(self.kernels, plan, values, batch, self.dtype)
 
     # -- public API -------------------------------------------------------------------------
     def statevector(self, circuit: Circuit, params=None, as_numpy: bool = True):
@@ -182,7 +201,8 @@ class StatevectorSimulator:
             grads = np.zeros((batch, 0))
         else:
             fused, *_ = self._plans.get(circuit, self.fusion)
-            grads = adjoint_gradient(self.kernels, fused, gates, values, pauli, self.dtype)
+            psi = self._forward(circuit, fused, values, batch)
+            grads = adjoint_gradient(self.kernels, psi, gates, values, pauli, self.dtype)
         return grads if batched else grads[0]
 
     def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:

@@ -289,3 +289,18 @@ def test_gpu_matches_cpu(precision, fusion):
                                atol=tol)  # fmt: skip
     np.testing.assert_allclose(gpu.gradient(circ, ham, params), cpu.gradient(circ, ham, params),
                                atol=tol * 10)  # fmt: skip
+
+
+def test_plan_cache_sees_circuit_growth(sims):
+    """Plans are cached by structure; a circuit that grows after a run is re-planned."""
+    sim = sims["double", 2]
+    for n in (3, 16):  # small-circuit engine and fused plan
+        circ = Circuit(n).h(0).cx(0, 1)
+        sim.statevector(circ)
+        circ.ry(0.3, 2).cz(1, 2)
+        np.testing.assert_allclose(
+            sim.statevector(circ), Statevector(circ.to_qiskit()).data, atol=1e-10
+        )
+        same = Circuit(n).h(0).cx(0, 1).ry(0.3, 2).cz(1, 2)
+        assert same.structure_key() == circ.structure_key()
+        assert hash(same.structure_key()) == hash(circ.structure_key())

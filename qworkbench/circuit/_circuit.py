@@ -48,6 +48,31 @@ class Operation:
         return f"{self.name}({args})"
 
 
+class _StructureKey:
+    """Operations of a circuit with their hash computed once."""
+
+    __slots__ = ("num_qubits", "num_clbits", "ops", "length", "_hash")
+
+    def __init__(self, num_qubits: int, num_clbits: int, ops: tuple):
+        self.num_qubits, self.num_clbits, self.ops = num_qubits, num_clbits, ops
+        self.length = len(ops)
+        self._hash = hash((num_qubits, num_clbits, ops))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, _StructureKey) or self._hash != other._hash:
+            return False
+        return (self.num_qubits, self.num_clbits, self.ops) == (
+            other.num_qubits,
+            other.num_clbits,
+            other.ops,
+        )
+
+
 def _check_index(value, size: int, what: str) -> int:
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{what} index must be an integer, got {value!r} ({type(value).__name__})")
@@ -72,7 +97,7 @@ class Circuit:
         {'h': 1, 'cx': 1, 'ry': 1}
     """
 
-    __slots__ = ("_num_qubits", "_num_clbits", "_ops")
+    __slots__ = ("_num_qubits", "_num_clbits", "_ops", "_key")
 
     def __init__(self, num_qubits: int, num_clbits: int = 0):
         for value, what in ((num_qubits, "num_qubits"), (num_clbits, "num_clbits")):
@@ -85,6 +110,7 @@ class Circuit:
         self._num_qubits = int(num_qubits)
         self._num_clbits = int(num_clbits)
         self._ops: list[Operation] = []
+        self._key: _StructureKey | None = None
 
     # -- construction ---------------------------------------------------------------------
     def append(self, name: str, qubits: Sequence[int], params: Sequence = ()) -> Circuit:
@@ -231,6 +257,15 @@ class Circuit:
     @property
     def num_qubits(self) -> int:
         return self._num_qubits
+
+    def structure_key(self) -> _StructureKey:
+        """A hashable key equal for circuits with equal operations; cached until the
+        circuit grows (operations are only ever appended), so simulators can look up
+        compiled plans without rehashing every operation on each call."""
+        key = self._key
+        if key is None or key.length != len(self._ops) or key.num_clbits != self._num_clbits:
+            key = self._key = _StructureKey(self._num_qubits, self._num_clbits, tuple(self._ops))
+        return key
 
     @property
     def num_clbits(self) -> int:
