@@ -439,7 +439,7 @@ def run_gates(state, kinds, qubits, offsets, mats):
             qs = qubits[g]
             if kind == DENSE1:
                 _one_qubit_small(v, qs[0], m, offsets[g])
-            elif kind == DENSE2 or kind == DENSE3:
+            elif DENSE2 <= kind <= DENSE3:
                 _dense_small(v, qs, kind + 1, m, offsets[g])
             elif kind == PERM_X:
                 s = 1 << qs[0]
