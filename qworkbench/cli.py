@@ -25,7 +25,7 @@ _PENDING = {
     "vqe": "the tasks issue",
     "qaoa": "the tasks issue",
     "qsvt": "the QSVT issue",
-    "bench": "the statevector simulator issue",
+    "bench": "the optimizer issue",
     "sweep": "the IBM hardware / sweeps issue",
     "submit": "the IBM hardware issue",
     "jobs": "the IBM hardware issue",
@@ -105,10 +105,21 @@ def qsvt_simulate() -> None:
     _not_yet("qsvt simulate")
 
 
-@bench_app.command("sim")
-def bench_sim() -> None:
-    """Simulator benchmark against qiskit-aer, PennyLane lightning and others."""
-    _not_yet("bench sim")
+@bench_app.command(
+    "sim", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}
+)
+def bench_sim(ctx: typer.Context) -> None:
+    """Statevector benchmark against qiskit-aer, lightning.qubit and qulacs
+    (arguments go to benchmarks/statevector.py; try --help)."""
+    import runpy
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "statevector.py"
+    if not script.exists():
+        typer.echo(f"qwb bench sim needs a source checkout ({script} is missing)", err=True)
+        raise typer.Exit(code=1)
+    sys.argv = [str(script), *ctx.args]
+    runpy.run_path(str(script), run_name="__main__")
 
 
 @bench_app.command("optim")

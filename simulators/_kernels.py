@@ -71,10 +71,12 @@ class CpuKernels:
         self._k.apply_x(state, q)
 
     def apply_cx(self, state, control: int, target: int) -> None:
-        self._k.apply_cx(state, control, target)
+        lo, hi = sorted((control, target))
+        self._k.swap_pairs(state, lo, hi, 1 << control, 0, 1 << target)
 
     def apply_swap(self, state, a: int, b: int) -> None:
-        self._k.apply_swap(state, a, b)
+        lo, hi = sorted((a, b))
+        self._k.swap_pairs(state, lo, hi, 0, 1 << a, 1 << b)
 
     def run_gates(self, state, program, entries) -> None:
         """A whole gate program (``simulators._program``) in one call."""

@@ -93,6 +93,8 @@ class StatevectorSimulator:
         precision: "double" (complex128) or "single" (complex64).
         fusion: widest fused block in qubits (0 disables fusion).
         max_memory: bytes the simulator may allocate (default: the free memory).
+        small_circuit_qubits: circuits up to this size run on the small-circuit engine
+            (whole circuit in one kernel call); larger ones step by step with fusion.
 
     Examples:
         >>> from qworkbench import Circuit, PauliSum
@@ -109,6 +111,7 @@ class StatevectorSimulator:
         fusion: int = 2,
         max_memory: int | None = None,
         plan_cache_size: int = 256,
+        small_circuit_qubits: int = SMALL_MAX_QUBITS,
     ):
         if precision not in _PRECISIONS:
             raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
@@ -120,6 +123,7 @@ class StatevectorSimulator:
         self.dtype = _PRECISIONS[precision]
         self.fusion = fusion
         self.max_memory = max_memory
+        self.small_circuit_qubits = small_circuit_qubits
         self._plans = PlanCache(plan_cache_size)
 
     def __repr__(self) -> str:
@@ -160,7 +164,7 @@ class StatevectorSimulator:
     def _forward(self, circuit: Circuit, plan: Plan, values, batch: int):
         """|psi> for each parameter row: the small-circuit engine up to SMALL_MAX_QUBITS
         qubits (one kernel call), the fused step-by-step plan above."""
-        if circuit.num_qubits <= SMALL_MAX_QUBITS:
+        if circuit.num_qubits <= self.small_circuit_qubits:
             program = self._plans.program(circuit)
             state = self.kernels.zero_state(batch, circuit.num_qubits, self.dtype)
             entries = self.kernels.asarray(program.entries(values), self.dtype)

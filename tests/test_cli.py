@@ -24,7 +24,7 @@ def test_help_lists_every_group():
 
 
 @pytest.mark.parametrize(
-    "args", [["vqe"], ["qas", "run"], ["qsvt", "phases"], ["bench", "sim"], ["jobs"]]
+    "args", [["vqe"], ["qas", "run"], ["qsvt", "phases"], ["bench", "optim"], ["jobs"]]
 )
 def test_unimplemented_commands_say_so_and_exit_1(args):
     result = _qwb(*args)

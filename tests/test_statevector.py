@@ -30,14 +30,37 @@ def sims():
     }
 
 
+@pytest.fixture(scope="module")
+def plan_sims():
+    """Simulators that never use the small-circuit engine (fused step-by-step plans)."""
+    return {
+        (p, f): get_simulator(device="cpu", precision=p, fusion=f, small_circuit_qubits=0)
+        for p in ("double", "single")
+        for f in (0, 1, 2, 3, 4)
+    }
+
+
+@pytest.mark.parametrize("engine", ["small", "plan"])
 @pytest.mark.parametrize("precision", ["double", "single"])
 @pytest.mark.parametrize("fusion", [0, 1, 2, 3, 4])
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 11, 14])
-def test_state_equals_qiskit(sims, n, fusion, precision):
+def test_state_equals_qiskit(sims, plan_sims, n, fusion, precision, engine):
     rng = np.random.default_rng(100 * n + fusion)
     circ = random_circuit(n, 12 * n + 10, rng)
-    state = sims[precision, fusion].statevector(circ)
+    sim = (sims if engine == "small" else plan_sims)[precision, fusion]
+    state = sim.statevector(circ)
     assert state.dtype == (np.complex128 if precision == "double" else np.complex64)
+    np.testing.assert_allclose(state, Statevector(circ.to_qiskit()).data, atol=ATOL[precision])
+
+
+@pytest.mark.parametrize("precision", ["double", "single"])
+@pytest.mark.parametrize("fusion", [0, 2])
+def test_large_state_equals_qiskit(sims, fusion, precision, n=16):
+    """Above the small-circuit engine: every blocked-kernel path (strides below and
+    above 32, high qubits past bit 11) on random circuits over every gate."""
+    rng = np.random.default_rng(fusion + 7)
+    circ = random_circuit(n, 120, rng)
+    state = sims[precision, fusion].statevector(circ)
     np.testing.assert_allclose(state, Statevector(circ.to_qiskit()).data, atol=ATOL[precision])
 
 
@@ -103,6 +126,22 @@ def test_gradient_equals_central_differences(sims, n):
 
 
 @pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")  # autograd, Hermitian
+def test_gradient_on_fused_plans_of_12_qubits(plan_sims):
+    """The backward sweep on states large enough for every blocked-kernel path."""
+    rng = np.random.default_rng(12)
+    circ = parameterized_circuit(12, 1, rng)
+    ham, _ = random_pauli_sum(12, 6, rng)
+    x = rng.uniform(-np.pi, np.pi, circ.num_parameters)
+    sim = plan_sims["double", 2]
+    grad = sim.gradient(circ, ham, x)
+    eps = 1e-6
+    for k in rng.choice(len(x), 5, replace=False):
+        shift = np.zeros_like(x)
+        shift[k] = eps
+        fd = (sim.expval(circ, ham, x + shift) - sim.expval(circ, ham, x - shift)) / (2 * eps)
+        assert grad[k] == pytest.approx(fd, abs=1e-7)
+
+
 def test_gradient_equals_pennylane_backprop(sims):
     rng = np.random.default_rng(3)
     n = 4
