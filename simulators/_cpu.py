@@ -366,6 +366,37 @@ def pauli_expvals(state, xs, zs, coeffs):
     return partial.sum(axis=1)
 
 
+@njit(**_REDUCE_OPTS)
+def grouped_expvals(state, gxs, diagonals):
+    """sum_g sum_j diagonals[g, j] conj(psi[j ^ x_g]) psi[j]: terms sharing an X mask x_g
+    folded into one precomputed diagonal (their signs and coefficients), so each group
+    costs one pass without parity arithmetic."""
+    batch, dim = state.shape
+    groups = gxs.shape[0]
+    chunks = (dim + _RCHUNK - 1) // _RCHUNK
+    partial = np.zeros((batch, chunks), dtype=np.complex128)
+    for w in prange(batch * chunks):
+        b = w // chunks
+        c = w - b * chunks
+        start = c * _RCHUNK
+        stop = min(start + _RCHUNK, dim)
+        v = state[b]
+        sr = 0.0
+        si = 0.0
+        for g in range(groups):
+            x = gxs[g]
+            d = diagonals[g]
+            for j in range(start, stop):
+                a = v[j ^ x]
+                h = v[j]
+                pr = a.real * h.real + a.imag * h.imag
+                pi = a.real * h.imag - a.imag * h.real
+                sr += d[j].real * pr - d[j].imag * pi
+                si += d[j].real * pi + d[j].imag * pr
+        partial[b, c] = sr + 1j * si
+    return partial.sum(axis=1)
+
+
 @njit(**_OPTS)
 def apply_pauli_sum(state, xs, zs, coeffs, out):
     """out = (sum_k coeffs[k] P_k) |state>, coeffs already times i^{|x&z|}."""

@@ -86,6 +86,9 @@ class CpuKernels:
     def pauli_expvals(self, state, xs, zs, coeffs):
         return self._k.pauli_expvals(state, xs, zs, coeffs)
 
+    def grouped_expvals(self, state, gxs, diagonals):
+        return self._k.grouped_expvals(state, gxs, diagonals)
+
     def apply_pauli_sum(self, state, xs, zs, coeffs):
         out = np.empty_like(state)
         self._k.apply_pauli_sum(state, xs, zs, coeffs, out)
