@@ -12,6 +12,16 @@ from qworkbench.pauli import PauliSum
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # ``from qworkbench import optim`` works without importing torch at ``import qworkbench``
+    if name == "optim":
+        import importlib
+
+        return importlib.import_module("qworkbench.optim")
+    raise AttributeError(f"module 'qworkbench' has no attribute {name!r}")
+
+
 __all__ = [
     "Circuit",
     "Operation",

@@ -1,0 +1,70 @@
+"""One optimizer layer: angle fitting for VQE/QAOA/QAS and training of networks.
+
+Every optimizer is a ``torch.optim.Optimizer`` (param groups, per-parameter state,
+``state_dict``); ``create`` builds one by name with sensible defaults, and
+``minimize`` runs SciPy's or ours on a NumPy objective.
+
+Examples:
+    >>> import torch
+    >>> from qworkbench import optim
+    >>> opt = optim.create("adam", [torch.zeros(3, requires_grad=True)], lr=0.1)
+    >>> type(opt).__name__, "spsa" in optim.available()
+    ('Adam', True)
+"""
+
+from __future__ import annotations
+
+import torch
+
+from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
+from qworkbench.optim._spsa import SPSA, AdamSPSA, spsa_gradient
+
+__all__ = [
+    "OPTIMIZERS",
+    "create",
+    "available",
+    "state_bytes",
+    "minimize",
+    "OptimizeResult",
+    "METHODS",
+    "SPSA",
+    "AdamSPSA",
+    "spsa_gradient",
+]
+
+#: name -> (optimizer class, default hyperparameters)
+OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
+    "sgd": (torch.optim.SGD, {"lr": 0.01}),
+    "adam": (torch.optim.Adam, {"lr": 1e-3}),
+    "adamw": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 0.01}),
+    "spsa": (SPSA, {}),
+    "adam_spsa": (AdamSPSA, {}),
+}
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`create`."""
+    return sorted(OPTIMIZERS)
+
+
+def create(name: str, params, **hyper) -> torch.optim.Optimizer:
+    """Optimizer ``name`` over ``params`` with its defaults updated by ``hyper``."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; available: {', '.join(available())}")
+    cls, defaults = OPTIMIZERS[name]
+    return cls(params, **{**defaults, **hyper})
+
+
+def state_bytes(optimizer: torch.optim.Optimizer) -> int:
+    """Bytes held in the optimizer's per-parameter state (tensors at their real size)."""
+
+    def size(value) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.numel() * value.element_size()
+        if isinstance(value, dict):
+            return sum(size(v) for v in value.values())
+        if isinstance(value, list | tuple):
+            return sum(size(v) for v in value)
+        return 0
+
+    return sum(size(state) for state in optimizer.state.values())
