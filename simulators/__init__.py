@@ -17,11 +17,19 @@ def _aer(**options):
     return AerStatevectorSimulator(**options)
 
 
-#: name -> factory(device=..., precision=..., **options)
+def _density_matrix(**options):
+    from simulators.density_matrix import DensityMatrixSimulator
+
+    return DensityMatrixSimulator(**options)
+
+
+#: name -> factory(device=..., precision=..., noise=..., **options)
 SIMULATORS = {
     "statevector": StatevectorSimulator,
+    "density_matrix": _density_matrix,
     "aer": _aer,
 }
+_TAKES_NOISE = {"density_matrix"}
 
 
 def available() -> list[str]:
@@ -39,9 +47,8 @@ def get_simulator(
     """A simulator of ``kind`` (see :func:`available`) on ``device`` at ``precision``."""
     if kind not in SIMULATORS:
         raise ValueError(f"unknown simulator kind {kind!r}; available: {available()}")
-    if noise is not None:
-        raise ValueError(
-            f"simulator kind {kind!r} does not take a noise model (density_matrix arrives "
-            "with the noise issue)"
-        )
+    if kind in _TAKES_NOISE:
+        options["noise"] = noise
+    elif noise is not None:
+        raise ValueError(f"simulator kind {kind!r} takes no noise model; use 'density_matrix'")
     return SIMULATORS[kind](device=device, precision=precision, **options)

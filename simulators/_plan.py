@@ -59,10 +59,13 @@ class Gate:
         return batched_matrix(self.name, self.angles(params))
 
 
-def gates_of(circuit: Circuit, expand_u: bool = False) -> tuple[list[Gate], tuple[Parameter, ...]]:
-    """The circuit's gates with parameter slots, skipping ``id``, barriers and terminal
-    measurements. ``expand_u`` rewrites ``u`` as rz ry rz (equal up to global phase), so
-    every parameterised gate has one angle (for adjoint differentiation)."""
+def gates_of(
+    circuit: Circuit, expand_u: bool = False, keep_id: bool = False
+) -> tuple[list[Gate], tuple[Parameter, ...]]:
+    """The circuit's gates with parameter slots, skipping barriers, terminal measurements
+    and (unless ``keep_id``, for noise on idle qubits) ``id``. ``expand_u`` rewrites ``u``
+    as rz ry rz (equal up to global phase), so every parameterised gate has one angle
+    (for adjoint differentiation)."""
     params = circuit.parameters
     slot_of = {p: k for k, p in enumerate(params)}
     measured: set[int] = set()
@@ -78,7 +81,7 @@ def gates_of(circuit: Circuit, expand_u: bool = False) -> tuple[list[Gate], tupl
                 f"{op} acts on a qubit after it was measured; the statevector simulator "
                 "supports terminal measurements only"
             )
-        if op.name == "id":
+        if op.name == "id" and not keep_id:
             continue
         specs = []
         for p in op.params:

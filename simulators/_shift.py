@@ -22,16 +22,18 @@ _FOUR_TERM = (
     (np.pi / 2, (_SQRT2 + 1) / (4 * _SQRT2)),
     (3 * np.pi / 2, -(_SQRT2 - 1) / (4 * _SQRT2)),
 )
-_RULES = {name: _TWO_TERM for name in ("rx", "ry", "rz", "p", "rxx", "ryy", "rzz")}
+# u(theta, phi, lam) = Rz(phi) Ry(theta) Rz(lam) up to a phase: each angle has gap 1
+_RULES = {name: _TWO_TERM for name in ("rx", "ry", "rz", "p", "rxx", "ryy", "rzz", "u")}
 _RULES.update({name: _FOUR_TERM for name in ("crx", "cry", "crz")})
 
 
 def _occurrences(circuit: Circuit):
-    """The circuit with one fresh parameter per occurrence (``u`` as rz ry rz), and per
-    occurrence (gate name, slot of the original parameter, scale, offset)."""
+    """The circuit with one fresh parameter per occurrence, and per occurrence (gate name,
+    slot of the original parameter, scale, offset). Gates are kept as they are (no
+    rewriting), so a noise model sees the same gates as in the original circuit."""
     from simulators._plan import gates_of
 
-    gates, params = gates_of(circuit, expand_u=True)
+    gates, params = gates_of(circuit, keep_id=True)
     out = Circuit(circuit.num_qubits)
     occ = []
     for gate in gates:

@@ -245,26 +245,37 @@ class StatevectorSimulator:
         With ``measure`` operations the bitstring holds the clbits they write (unwritten
         clbits read 0); without, every qubit is measured.
         """
-        if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-            raise ValueError(f"shots must be a positive integer, got {shots!r}")
+        _check_shots(shots)
         probs = self.probabilities(circuit, params)
         if probs.ndim != 1:
             raise ValueError("sample takes one parameter set; got a batch")
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        p = np.asarray(probs, dtype=np.float64)
-        counts = rng.multinomial(int(shots), p / p.sum())
-        outcomes = np.nonzero(counts)[0]
-        measures = [(op.qubits[0], op.clbits[0]) for op in circuit if op.name == "measure"]
-        if measures:
-            width = circuit.num_clbits
-            values = np.zeros(len(outcomes), dtype=np.int64)
-            for q, c in measures:
-                bit = (outcomes >> q) & 1
-                values = (values & ~(1 << c)) | (bit << c)
-        else:
-            width, values = circuit.num_qubits, outcomes
-        result: dict[str, int] = {}
-        for v, k in zip(values.tolist(), counts[outcomes].tolist()):
-            key = format(v, f"0{width}b")
-            result[key] = result.get(key, 0) + k
-        return result
+        return counts_from_probabilities(probs, circuit, shots, seed)
+
+
+def _check_shots(shots) -> None:
+    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
+        raise ValueError(f"shots must be a positive integer, got {shots!r}")
+
+
+def counts_from_probabilities(probs, circuit: Circuit, shots: int, seed=None) -> dict[str, int]:
+    """Counts of ``shots`` draws from ``probs`` (index bit q = qubit q), mapped through the
+    circuit's measurements to clbits (all qubits when it has none); reproducible by seed."""
+    _check_shots(shots)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    p = np.asarray(probs, dtype=np.float64)
+    counts = rng.multinomial(int(shots), p / p.sum())
+    outcomes = np.nonzero(counts)[0]
+    measures = [(op.qubits[0], op.clbits[0]) for op in circuit if op.name == "measure"]
+    if measures:
+        width = circuit.num_clbits
+        values = np.zeros(len(outcomes), dtype=np.int64)
+        for q, c in measures:
+            bit = (outcomes >> q) & 1
+            values = (values & ~(1 << c)) | (bit << c)
+    else:
+        width, values = circuit.num_qubits, outcomes
+    result: dict[str, int] = {}
+    for v, k in zip(values.tolist(), counts[outcomes].tolist()):
+        key = format(v, f"0{width}b")
+        result[key] = result.get(key, 0) + k
+    return result

@@ -1,0 +1,208 @@
+"""The density-matrix simulator: rho as a 2n-qubit state on the same kernels.
+
+vec(rho)[r + 2**n c] = rho[r, c]. A unitary U on qubits qs acts as U on qs (rows)
+and conj(U) on qs + n (columns); a channel with superoperator S (column stacking,
+``simulators.noise``) acts on (qs, qs + n). One-qubit gates and the channels that
+follow them are multiplied into one 4x4 superoperator: one pass per gate. Channels
+are applied as superoperators rather than Kraus sums (one pass and no copies
+instead of one pass and one copy per Kraus operator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qworkbench import Circuit, PauliSum
+from qworkbench._memory import check_allocation
+from simulators._kernels import get_kernels
+from simulators._plan import Gate, bind_params, gates_of
+from simulators._shift import parameter_shift_gradient
+from simulators.noise import NoiseModel
+from simulators.statevector import as_pauli_sum, counts_from_probabilities, pauli_arrays
+
+__all__ = ["DensityMatrixSimulator"]
+
+_PRECISIONS = {"double": np.complex128, "single": np.complex64}
+_MAX_QUBITS = 16
+
+
+@dataclass(frozen=True)
+class _Op:
+    """One pass: ``part`` is "super" (a 1-qubit gate and its channels, on (q, q+n)),
+    "row" (U on qs), "col" (conj U on qs + n) or "channel" (a fixed superoperator)."""
+
+    part: str
+    qubits: tuple[int, ...]
+    gate: Gate | None
+    channels: tuple[np.ndarray, ...]
+    fixed: np.ndarray | None
+
+    def operand(self, params) -> np.ndarray:
+        if self.fixed is not None:
+            return self.fixed
+        return _operand(self.part, self.gate, self.channels, params)
+
+
+def _operand(part, gate, channels, params) -> np.ndarray:
+    if part == "channel":
+        return channels[0][None]
+    u = gate.matrices(params)
+    if part == "row":
+        return u
+    if part == "col":
+        return u.conj()
+    batch, d = u.shape[0], u.shape[1]
+    superop = np.einsum("bij,bkl->bikjl", u.conj(), u).reshape(batch, d * d, d * d)
+    for s in channels:
+        superop = s[None] @ superop
+    return superop
+
+
+def _compile(gates: list[Gate], n: int, noise: NoiseModel | None) -> tuple[_Op, ...]:
+    ops = []
+
+    def add(part, qubits, gate, channels):
+        fixed = None if gate is not None and gate.is_parameterized else (
+            _operand(part, gate, channels, None)
+        )  # fmt: skip
+        ops.append(_Op(part, qubits, gate, tuple(channels), fixed))
+
+    for gate in gates:
+        errors = noise.errors_after(gate.name, gate.qubits) if noise else []
+        if len(gate.qubits) == 1:
+            (q,) = gate.qubits
+            if gate.name == "id" and not errors:
+                continue
+            add("super", (q, q + n), gate, [c.superop for c, _ in errors])
+            continue
+        add("row", gate.qubits, gate, [])
+        add("col", tuple(q + n for q in gate.qubits), gate, [])
+        for channel, qubits in errors:
+            add("channel", (*qubits, *(q + n for q in qubits)), None, [channel.superop])
+    return tuple(ops)
+
+
+class DensityMatrixSimulator:
+    """Exact mixed-state simulation with a :class:`~simulators.noise.NoiseModel`.
+
+    Args:
+        device, precision: as for the statevector simulator.
+        noise: the noise model (None: noiseless).
+        max_memory: bytes the simulator may allocate (default: the free memory).
+
+    Examples:
+        >>> from qworkbench import Circuit, PauliSum
+        >>> from simulators.noise import NoiseModel
+        >>> sim = DensityMatrixSimulator(device="cpu", noise=NoiseModel.depolarizing(0.1, 0.1))
+        >>> round(sim.expval(Circuit(1).x(0), PauliSum.from_list([("Z", 1.0)])), 6)
+        -0.933333
+    """
+
+    def __init__(self, device="auto", precision="double", noise=None, max_memory=None):
+        if precision not in _PRECISIONS:
+            raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+        if noise is not None and not isinstance(noise, NoiseModel):
+            raise TypeError(f"noise must be a simulators.noise.NoiseModel, got {noise!r}")
+        self.kernels = get_kernels(device)
+        self.device = self.kernels.name
+        self.precision = precision
+        self.dtype = _PRECISIONS[precision]
+        self.noise = noise
+        self.max_memory = max_memory
+        self._cache: dict = {}
+
+    def __repr__(self) -> str:
+        return (
+            f"DensityMatrixSimulator(device={self.device!r}, precision={self.precision!r}, "
+            f"noise={'yes' if self.noise else 'none'})"
+        )
+
+    # -- the loop ---------------------------------------------------------------------------
+    def _run(self, circuit: Circuit, params):
+        if not isinstance(circuit, Circuit):
+            raise TypeError(f"expected a qworkbench Circuit, got {type(circuit).__name__}")
+        n = circuit.num_qubits
+        if n > _MAX_QUBITS:
+            raise ValueError(f"density-matrix simulation supports at most {_MAX_QUBITS} qubits")
+        key = circuit.structure_key()
+        entry = self._cache.get(key)
+        if entry is None:
+            gates, parameters = gates_of(circuit, keep_id=True)
+            entry = self._cache[key] = (_compile(gates, n, self.noise), parameters)
+            if len(self._cache) > 256:
+                self._cache.pop(next(iter(self._cache)))
+        ops, parameters = entry
+        values, batched = bind_params(params, parameters)
+        batch = 1 if values is None else len(values)
+        nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
+        check_allocation(nbytes, f"{batch} density matrices of {n} qubits", self.max_memory)
+        state = self.kernels.zero_state(batch, 2 * n, self.dtype)
+        for op in ops:
+            operand = self.kernels.asarray(op.operand(values), self.dtype)
+            self.kernels.apply_matrix(state, op.qubits, operand)
+        return state, batched
+
+    # -- public API -------------------------------------------------------------------------
+    def density_matrix(self, circuit: Circuit, params=None):
+        """rho, shape (2**n, 2**n), or (batch, 2**n, 2**n) for 2-D ``params``."""
+        state, batched = self._run(circuit, params)
+        d = 1 << circuit.num_qubits
+        rho = self.kernels.to_numpy(state).reshape(-1, d, d).transpose(0, 2, 1)
+        return rho if batched else rho[0]
+
+    def expval(self, circuit: Circuit, observable: PauliSum, params=None):
+        """Tr(rho H) = sum_s i^{|x&z|} (-1)^{|z&s|} rho[s, s ^ x] per Pauli term."""
+        observable = as_pauli_sum(observable, circuit.num_qubits)
+        state, batched = self._run(circuit, params)
+        xp = self.kernels.xp
+        n = circuit.num_qubits
+        s = xp.arange(1 << n, dtype=xp.int64)
+        xs, zs, coeffs = pauli_arrays(observable)
+        total = xp.zeros(state.shape[0], dtype=xp.complex128)
+        for x, z, c in zip(xs.tolist(), zs.tolist(), coeffs.tolist()):
+            sign = 1.0 - 2.0 * (xp.bitwise_count(s & z) & 1)
+            total += c * (state[:, s + ((s ^ x) << n)] * sign).sum(axis=1)
+        values = self.kernels.to_numpy(total)
+        values = values.real if observable.is_hermitian() else values
+        return values if batched else values[0].item()
+
+    def probabilities(self, circuit: Circuit, params=None, readout: bool = True):
+        """Basis-state probabilities; with ``readout`` the noise model's confusion matrices
+        are applied (what a measurement would report)."""
+        state, batched = self._run(circuit, params)
+        n = circuit.num_qubits
+        s = np.arange(1 << n)
+        probs = self.kernels.to_numpy(state[:, s + (s << n)]).real.astype(np.float64)
+        if readout and self.noise is not None and self.noise.readout:
+            probs = _apply_readout(probs, n, self.noise)
+        return probs if batched else probs[0]
+
+    def gradient(self, circuit: Circuit, observable: PauliSum, params):
+        """d<H>/d(params) by the parameter-shift rule (exact under gate noise)."""
+        values, batched = bind_params(params, circuit.parameters)
+        if values is None:
+            return np.zeros(0)
+        grads = parameter_shift_gradient(self, circuit, observable, values)
+        return grads if batched else grads[0]
+
+    def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
+        """Counts (qubit 0 / clbit 0 rightmost), readout errors included."""
+        probs = self.probabilities(circuit, params)
+        if probs.ndim != 1:
+            raise ValueError("sample takes one parameter set; got a batch")
+        return counts_from_probabilities(probs, circuit, shots, seed)
+
+
+def _apply_readout(probs: np.ndarray, n: int, noise: NoiseModel) -> np.ndarray:
+    """p'(measured) = sum_prepared p(prepared) M_q[prepared, measured] on every qubit."""
+    batch = probs.shape[0]
+    tensor = probs.reshape(batch, *([2] * n))  # axis 1 + (n - 1 - q) is qubit q
+    for q in range(n):
+        m = noise.readout_matrix(q)
+        if m is None:
+            continue
+        axis = 1 + (n - 1 - q)
+        tensor = np.moveaxis(np.tensordot(tensor, m, axes=([axis], [0])), -1, axis)
+    return tensor.reshape(batch, -1)
