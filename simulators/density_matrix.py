@@ -97,7 +97,7 @@ class DensityMatrixSimulator:
         >>> from simulators.noise import NoiseModel
         >>> sim = DensityMatrixSimulator(device="cpu", noise=NoiseModel.depolarizing(0.1, 0.1))
         >>> round(sim.expval(Circuit(1).x(0), PauliSum.from_list([("Z", 1.0)])), 6)
-        -0.933333
+        -0.9
     """
 
     def __init__(self, device="auto", precision="double", noise=None, max_memory=None):

@@ -149,7 +149,7 @@ class NoiseModel:
 
     Examples:
         >>> noise = NoiseModel.depolarizing(0.001, 0.01)
-        >>> noise.add_readout_error([[0.98, 0.02], [0.05, 0.95]])
+        >>> noise = noise.add_readout_error([[0.98, 0.02], [0.05, 0.95]])
         >>> len(noise.errors_after("cx", (0, 1)))
         1
     """
