@@ -23,13 +23,27 @@ def _density_matrix(**options):
     return DensityMatrixSimulator(**options)
 
 
+def _stabilizer(**options):
+    from simulators.stabilizer import StabilizerSimulator
+
+    return StabilizerSimulator(**options)
+
+
+def _auto(**options):
+    from simulators.stabilizer import AutoSimulator
+
+    return AutoSimulator(**options)
+
+
 #: name -> factory(device=..., precision=..., noise=..., **options)
 SIMULATORS = {
     "statevector": StatevectorSimulator,
     "density_matrix": _density_matrix,
+    "stabilizer": _stabilizer,
+    "auto": _auto,
     "aer": _aer,
 }
-_TAKES_NOISE = {"density_matrix"}
+_TAKES_NOISE = {"density_matrix", "stabilizer", "auto"}
 
 
 def available() -> list[str]:

@@ -67,8 +67,6 @@ def as_pauli_sum(observable, num_qubits: int) -> PauliSum:
         raise ValueError(
             f"observable acts on {observable.num_qubits} qubits, the circuit on {num_qubits}"
         )
-    if num_qubits > 62:
-        raise ValueError(f"observables on more than 62 qubits are not supported ({num_qubits})")
     return observable
 
 
@@ -101,6 +99,10 @@ def grouped_diagonals(observable: PauliSum, num_qubits: int):
 
 
 def _pauli_arrays(observable: PauliSum):
+    if observable.num_qubits > 62:
+        raise ValueError(
+            f"mask arrays hold at most 62 qubits; the observable has {observable.num_qubits}"
+        )
     xs = observable.x[:, 0].astype(np.int64)
     zs = observable.z[:, 0].astype(np.int64)
     ys = np.bitwise_count(xs & zs).astype(np.int64)

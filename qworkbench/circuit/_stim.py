@@ -8,7 +8,7 @@ from qworkbench.circuit._analysis import first_non_clifford
 from qworkbench.circuit._gates import GATES
 from qworkbench.errors import NotCliffordError
 
-__all__ = ["to_stim"]
+__all__ = ["to_stim", "append_operation"]
 
 _STIM_NAMES = {
     "id": "I",
@@ -59,13 +59,18 @@ def to_stim(circuit):
         )
     out = stim.Circuit()
     for op in circuit:
-        if op.name == "measure":
-            out.append("M", list(op.qubits))
-        elif op.name == "barrier":
-            out.append("TICK")
-        elif op.name in _STIM_NAMES:
-            out.append(_STIM_NAMES[op.name], list(op.qubits))
-        else:
-            for name, local in _synthesized(op.name, tuple(op.params)):
-                out.append(name, [op.qubits[k] for k in local])
+        append_operation(out, op)
     return out
+
+
+def append_operation(out, op) -> None:
+    """Append one (Clifford) operation to the ``stim.Circuit`` ``out``."""
+    if op.name == "measure":
+        out.append("M", list(op.qubits))
+    elif op.name == "barrier":
+        out.append("TICK")
+    elif op.name in _STIM_NAMES:
+        out.append(_STIM_NAMES[op.name], list(op.qubits))
+    else:
+        for name, local in _synthesized(op.name, tuple(op.params)):
+            out.append(name, [op.qubits[k] for k in local])
