@@ -60,6 +60,7 @@ class StabilizerSimulator:
             )
         self.noise = noise
         self._cache: dict = {}
+        self._layouts: dict = {}
 
     def __repr__(self) -> str:
         return f"StabilizerSimulator(noise={'pauli' if self.noise else 'none'})"
@@ -123,25 +124,42 @@ class StabilizerSimulator:
             total += coeff.real * factor * expectation
         return total
 
-    def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
-        """Counts (clbit 0 / qubit 0 rightmost) from Stim's compiled sampler."""
+    def sample_bits(self, circuit: Circuit, shots: int, seed=None, params=None) -> np.ndarray:
+        """Raw shots, shape (shots, num_clbits), column c = clbit c (all qubits measured
+        into clbit q = qubit q when the circuit has no measurements)."""
         if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
             raise ValueError(f"shots must be a positive integer, got {shots!r}")
         if params is not None:
             circuit = circuit.bind(params)
-        if not any(op.name == "measure" for op in circuit):
-            circuit = circuit.copy().measure_all()
+        key = circuit.structure_key()
+        layout = self._layouts.get(key)
+        if layout is None:
+            if not any(op.name == "measure" for op in circuit):
+                circuit = circuit.copy().measure_all()
+            clbits = np.array([op.clbits[0] for op in circuit if op.name == "measure"])
+            layout = self._layouts[key] = (circuit, clbits)
+            if len(self._layouts) > 64:
+                self._layouts.pop(next(iter(self._layouts)))
+        circuit, clbits = layout
         program, _ = self._program(circuit)
-        seed = _int_seed(seed)
-        bits = program.compile_sampler(seed=seed).sample(int(shots))
-        clbits = [op.clbits[0] for op in circuit if op.name == "measure"]
-        width = circuit.num_clbits
-        columns = np.zeros((int(shots), width), dtype=bool)
-        for k, c in enumerate(clbits):  # a later measurement into the same clbit wins
-            columns[:, c] = bits[:, k]
-        text = np.where(columns[:, ::-1], "1", "0")
-        keys, counts = np.unique(np.array(["".join(row) for row in text]), return_counts=True)
-        return {str(k): int(v) for k, v in zip(keys, counts)}
+        bits = program.compile_sampler(seed=_int_seed(seed)).sample(int(shots))
+        if np.array_equal(clbits, np.arange(circuit.num_clbits)):
+            return bits
+        columns = np.zeros((int(shots), circuit.num_clbits), dtype=bool)
+        columns[:, clbits] = bits  # a later measurement into the same clbit wins
+        return columns
+
+    def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
+        """Counts (clbit 0 / qubit 0 rightmost) from Stim's compiled sampler."""
+        columns = self.sample_bits(circuit, shots, seed=seed, params=params)
+        width = columns.shape[1]
+        # count distinct packed rows, then turn only those into strings, vectorised
+        rows, counts = np.unique(np.packbits(columns[:, ::-1], axis=1), axis=0,
+                                 return_counts=True)  # fmt: skip
+        bits = np.unpackbits(rows, axis=1)[:, :width].astype(bool)
+        chars = np.ascontiguousarray(np.where(bits, "1", "0").astype("<U1"))
+        keys = chars.view(f"<U{width}").ravel()
+        return dict(zip(keys.tolist(), counts.tolist()))
 
     @staticmethod
     def sample_detectors(stim_circuit, shots: int, seed=None):

@@ -219,9 +219,16 @@ class StatevectorSimulator:
         out = self.kernels.to_numpy(probs) if as_numpy else probs
         return out if batched else out[0]
 
-    def expval(self, circuit: Circuit, observable: PauliSum, params=None):
-        """<psi|H|psi> from the Pauli masks directly; ndarray (batch,) for 2-D ``params``."""
+    def expval(self, circuit: Circuit, observable: PauliSum, params=None, shots=None, seed=None):
+        """<psi|H|psi> from the Pauli masks directly; ndarray (batch,) for 2-D ``params``.
+
+        With ``shots``, an estimate from that many shots per qubit-wise commuting group.
+        """
         observable = as_pauli_sum(observable, circuit.num_qubits)
+        if shots is not None:
+            from simulators._shots import estimate_expval
+
+            return estimate_expval(self, circuit, observable, params, shots, seed)
         state, batched = self._simulate(circuit, params)
         values = self.kernels.to_numpy(self._expvals(state, observable))
         values = values.real if observable.is_hermitian() else values

@@ -172,3 +172,24 @@ def test_bad_noise_input():
         get_simulator("density_matrix", device="cpu").density_matrix(Circuit(17))
     sim = get_simulator("density_matrix", device="cpu", noise=NoiseModel())
     assert sim.expval(Circuit(1).x(0), PauliSum.from_list([("Z", 1.0)])) == pytest.approx(-1)
+
+
+@pytest.mark.parametrize("kind", ["statevector", "density_matrix"])
+def test_shot_estimates_are_unbiased_within_statistics(kind):
+    rng = np.random.default_rng(13)
+    circ = parameterized_circuit(3, 2, rng)
+    ham = PauliSum.from_list([("ZZI", 0.7), ("XIX", -0.4), ("IYY", 0.3), ("III", 0.25),
+                              ("XXZ", 0.2)])  # fmt: skip
+    params = rng.uniform(-3, 3, (3, circ.num_parameters))
+    noise = NoiseModel.depolarizing(0.02, 0.05) if kind == "density_matrix" else None
+    sim = get_simulator(kind, device="cpu", noise=noise)
+    exact = sim.expval(circ, ham, params)
+    shots = 20_000
+    estimates = np.array([sim.expval(circ, ham, params, shots=shots, seed=s) for s in range(8)])
+    assert estimates.shape == (8, 3)
+    # each QWC group contributes variance <= (sum |c|)^2 / shots
+    sigma = sum(abs(c) for c in (0.7, 0.4, 0.3, 0.2)) / np.sqrt(shots)
+    assert np.all(np.abs(estimates.mean(axis=0) - exact) < 5 * sigma / np.sqrt(8))
+    assert np.all(estimates.std(axis=0) > 0)
+    again = sim.expval(circ, ham, params, shots=shots, seed=3)
+    np.testing.assert_array_equal(again, estimates[3])
