@@ -535,3 +535,40 @@ def run_gates(state, kinds, qubits, offsets, mats):
                     tmp = v[i | ia]
                     v[i | ia] = v[i | ib]
                     v[i | ib] = tmp
+
+
+@njit(**_OPTS)
+def pauli_channel(state, rows, cols, row_offsets, col_offsets, weights):
+    """A Pauli channel on a density matrix stored as a 2n-qubit state.
+
+    E(rho)[r, c] = sum_x w[x, d] rho[r ^ x, c ^ x] with d = (r ^ c) on the channel's
+    qubits and w[x, d] = sum_z p(x, z) (-1)^{|z & d|}. Amplitudes j ^ X(x) (X flips the
+    row and column bits of x together) share d, so each group of 2**k is mixed in place:
+    2**k real-weighted terms per amplitude instead of 4**k complex ones of the dense
+    superoperator. ``rows``/``cols``: the channel qubits' row/column bit positions
+    (local order); ``row_offsets[x]``/``col_offsets[x]``: x spread onto them.
+    """
+    batch, dim = state.shape
+    k = rows.shape[0]
+    g = row_offsets.shape[0]
+    sorted_rows = np.sort(rows)
+    groups = dim >> k
+    chunks = (groups + _CHUNK - 1) // _CHUNK
+    for w in prange(batch * chunks):
+        b = w // chunks
+        first = (w - b * chunks) * _CHUNK
+        local = np.empty(g, dtype=state.dtype)  # one scratch buffer per work item
+        for t in range(first, min(first + _CHUNK, groups)):
+            j0 = t
+            for a in range(k):
+                j0 = _insert_zero(j0, sorted_rows[a])
+            d = 0
+            for a in range(k):  # row bits of j0 are 0, so d is its column bits
+                d |= ((j0 >> cols[a]) & 1) << a
+            for x in range(g):
+                local[x] = state[b, j0 ^ (row_offsets[x] | col_offsets[x])]
+            for y in range(g):
+                acc = weights[0, d] * local[y]
+                for x in range(1, g):
+                    acc += weights[x, d] * local[y ^ x]
+                state[b, j0 ^ (row_offsets[y] | col_offsets[y])] = acc

@@ -265,6 +265,13 @@ class GpuKernels:
         lo, hi = sorted((a, b))
         self._swap_pairs(state, lo, hi, 0, 1 << a, 1 << b)
 
+    def apply_pauli_channel(self, state, qubits, n, weights) -> None:
+        """Through the channel's dense superoperator (a dedicated kernel is future work)."""
+        from simulators.noise import pauli_superop
+
+        superop = pauli_superop(np.asarray(weights))
+        self.apply_matrix(state, (*qubits, *(q + n for q in qubits)), superop[None])
+
     def run_gates(self, state, program, entries) -> None:
         """A gate program, gate by gate (small circuits are launch-bound on a GPU anyway)."""
         for kind, qubits, offset in zip(program.kinds.tolist(), program.qubits.tolist(),

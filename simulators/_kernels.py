@@ -78,6 +78,12 @@ class CpuKernels:
         lo, hi = sorted((a, b))
         self._k.swap_pairs(state, lo, hi, 0, 1 << a, 1 << b)
 
+    def apply_pauli_channel(self, state, qubits, n, weights) -> None:
+        """A Pauli channel on ``qubits`` of density matrices stored as 2n-qubit states;
+        ``weights[x, d]`` as in ``_cpu.pauli_channel``."""
+        rows, cols, row_off, col_off = _pauli_layout(tuple(qubits), n)
+        self._k.pauli_channel(state, rows, cols, row_off, col_off, weights)
+
     def run_gates(self, state, program, entries) -> None:
         """A whole gate program (``simulators._program``) in one call."""
         self._k.run_gates(state, program.kinds, program.qubits, program.offsets, entries)
@@ -111,6 +117,16 @@ def _kq_layout(qubits: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
             if (local >> k) & 1:
                 offsets[local] |= 1 << q
     return np.array(sorted(qubits), dtype=np.int64), offsets
+
+
+@functools.lru_cache(maxsize=1024)
+def _pauli_layout(qubits: tuple[int, ...], n: int):
+    rows = np.array(qubits, dtype=np.int64)
+    cols = rows + n
+    g = 1 << len(qubits)
+    row_off = np.array([sum(1 << q for a, q in enumerate(qubits) if (x >> a) & 1)
+                        for x in range(g)], dtype=np.int64)  # fmt: skip
+    return rows, cols, row_off, row_off << n
 
 
 @functools.lru_cache(maxsize=1)

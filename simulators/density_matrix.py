@@ -19,7 +19,7 @@ from qworkbench._memory import check_allocation
 from simulators._kernels import get_kernels
 from simulators._plan import Gate, bind_params, gates_of
 from simulators._shift import parameter_shift_gradient
-from simulators.noise import NoiseModel
+from simulators.noise import NoiseModel, pauli_weights
 from simulators.statevector import as_pauli_sum, counts_from_probabilities, pauli_arrays
 
 __all__ = ["DensityMatrixSimulator"]
@@ -40,13 +40,21 @@ class _Op:
     channels: tuple[np.ndarray, ...]
     fixed: np.ndarray | None
 
-    def operand(self, params) -> np.ndarray:
-        if self.fixed is not None:
+    def operand(self, params) -> np.ndarray | None:
+        if self.fixed is not None or self.part in _PERMUTATION_PARTS:
             return self.fixed
         return _operand(self.part, self.gate, self.channels, params)
 
 
-def _operand(part, gate, channels, params) -> np.ndarray:
+_PERMUTATIONS = {"x", "cx", "swap"}
+_PERMUTATION_PARTS = {"perm_row", "perm_col"}
+
+
+def _operand(part, gate, channels, params) -> np.ndarray | None:
+    if part in _PERMUTATION_PARTS:
+        return None
+    if part == "pauli":
+        return channels[0]
     if part == "channel":
         return channels[0][None]
     u = gate.matrices(params)
@@ -78,10 +86,15 @@ def _compile(gates: list[Gate], n: int, noise: NoiseModel | None) -> tuple[_Op, 
                 continue
             add("super", (q, q + n), gate, [c.superop for c, _ in errors])
             continue
-        add("row", gate.qubits, gate, [])
-        add("col", tuple(q + n for q in gate.qubits), gate, [])
+        # permutations are their own conjugates: swap kernels on rows and on columns
+        row, col = ("perm_row", "perm_col") if gate.name in _PERMUTATIONS else ("row", "col")
+        add(row, gate.qubits, gate, [])
+        add(col, tuple(q + n for q in gate.qubits), gate, [])
         for channel, qubits in errors:
-            add("channel", (*qubits, *(q + n for q in qubits)), None, [channel.superop])
+            if channel.pauli_probs is not None:
+                add("pauli", qubits, None, [pauli_weights(channel.pauli_probs)])
+            else:
+                add("channel", (*qubits, *(q + n for q in qubits)), None, [channel.superop])
     return tuple(ops)
 
 
@@ -95,7 +108,7 @@ class DensityMatrixSimulator:
 
     Examples:
         >>> from qworkbench import Circuit, PauliSum
-        >>> from simulators.noise import NoiseModel
+        >>> from simulators.noise import NoiseModel, pauli_weights
         >>> sim = DensityMatrixSimulator(device="cpu", noise=NoiseModel.depolarizing(0.1, 0.1))
         >>> round(sim.expval(Circuit(1).x(0), PauliSum.from_list([("Z", 1.0)])), 6)
         -0.9
@@ -140,16 +153,31 @@ class DensityMatrixSimulator:
         nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
         check_allocation(nbytes, f"{batch} density matrices of {n} qubits", self.max_memory)
         state = self.kernels.zero_state(batch, 2 * n, self.dtype)
-        operands = [self.kernels.asarray(op.operand(values), self.dtype) for op in ops]
+        operands = [
+            op.fixed if op.part == "pauli" else (
+                None if op.part in _PERMUTATION_PARTS
+                else self.kernels.asarray(op.operand(values), self.dtype)
+            )
+            for op in ops
+        ]  # fmt: skip
         # run the whole circuit on cache-sized slices of the batch, not op by op over all
         # of it: a batch of 8-qubit density matrices (1 MiB each) would stream from DRAM
         rows = max(1, _CHUNK_BYTES // (4**n * np.dtype(self.dtype).itemsize))
         for start in range(0, batch, rows):
             chunk = state[start : start + rows]
             for op, operand in zip(ops, operands):
-                part = operand if len(operand) == 1 else operand[start : start + rows]
-                self.kernels.apply_matrix(chunk, op.qubits, part)
+                self._apply(chunk, op, operand, start, rows, n)
         return state, batched
+
+    def _apply(self, chunk, op: _Op, operand, start: int, rows: int, n: int) -> None:
+        kernels = self.kernels
+        if op.part in _PERMUTATION_PARTS:
+            getattr(kernels, f"apply_{op.gate.name}")(chunk, *op.qubits)
+        elif op.part == "pauli":
+            kernels.apply_pauli_channel(chunk, op.qubits, n, operand)
+        else:
+            part = operand if len(operand) == 1 else operand[start : start + rows]
+            kernels.apply_matrix(chunk, op.qubits, part)
 
     # -- public API -------------------------------------------------------------------------
     def density_matrix(self, circuit: Circuit, params=None):

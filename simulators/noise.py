@@ -42,6 +42,32 @@ def _pauli_matrix(label: str) -> np.ndarray:
     return m
 
 
+def pauli_weights(pauli_probs: dict[str, float]) -> np.ndarray:
+    """w[x, d] = sum_z p(x, z) (-1)^{|z & d|} for a k-qubit Pauli channel (x, z, d local
+    little-endian bit masks; Y counts as both X and Z)."""
+    k = len(next(iter(pauli_probs)))
+    g = 1 << k
+    weights = np.zeros((g, g))
+    d = np.arange(g)
+    for label, p in pauli_probs.items():
+        x = sum(1 << (k - 1 - pos) for pos, ch in enumerate(label) if ch in "XY")
+        z = sum(1 << (k - 1 - pos) for pos, ch in enumerate(label) if ch in "ZY")
+        weights[x] += p * (1.0 - 2.0 * (np.bitwise_count(d & z) & 1))
+    return weights
+
+
+def pauli_superop(weights: np.ndarray) -> np.ndarray:
+    """The dense superoperator of a Pauli channel given by its weights (for kernels
+    without a Pauli-channel path)."""
+    g = weights.shape[0]
+    s = np.zeros((g * g, g * g))
+    for r in range(g):
+        for c in range(g):
+            for x in range(g):
+                s[r + g * c, (r ^ x) + g * (c ^ x)] += weights[x, r ^ c]
+    return s.astype(complex)
+
+
 @dataclass(frozen=True)
 class Channel:
     """A completely positive trace-preserving map on ``num_qubits`` qubits.

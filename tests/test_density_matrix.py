@@ -193,3 +193,27 @@ def test_shot_estimates_are_unbiased_within_statistics(kind):
     assert np.all(estimates.std(axis=0) > 0)
     again = sim.expval(circ, ham, params, shots=shots, seed=3)
     np.testing.assert_array_equal(again, estimates[3])
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_pauli_channel_weights_reproduce_the_kraus_superoperator(k):
+    """The Pauli-channel kernel's weights against the superoperator built from Kraus
+    operators, and the kernel itself against the dense superoperator pass."""
+    from simulators._kernels import CpuKernels
+    from simulators.noise import pauli_superop, pauli_weights
+
+    rng = np.random.default_rng(k)
+    labels = ["".join(t) for t in __import__("itertools").product("IXYZ", repeat=k)][1:]
+    probs = dict(zip(labels, rng.dirichlet(np.ones(len(labels) + 1))[:-1] * 0.5))
+    channel = Channel.pauli(probs)
+    np.testing.assert_allclose(pauli_superop(pauli_weights(channel.pauli_probs)),
+                               channel.superop, atol=1e-14)  # fmt: skip
+    n = 3
+    kernels = CpuKernels()
+    state = rng.normal(size=(2, 4**n)) + 1j * rng.normal(size=(2, 4**n))
+    qubits = (2, 0) if k == 2 else (1,)
+    dense = state.copy()
+    kernels.apply_matrix(dense, (*qubits, *(q + n for q in qubits)), channel.superop[None])
+    fast = state.copy()
+    kernels.apply_pauli_channel(fast, qubits, n, pauli_weights(channel.pauli_probs))
+    np.testing.assert_allclose(fast, dense, atol=1e-12)
