@@ -31,52 +31,62 @@ _CHUNK_BYTES = 4 << 20
 
 @dataclass(frozen=True)
 class _Op:
-    """One pass: ``part`` is "super" (a 1-qubit gate and its channels, on (q, q+n)),
-    "row" (U on qs), "col" (conj U on qs + n) or "channel" (a fixed superoperator)."""
+    """One pass. ``part``: "super" (1-qubit gates on one qubit, each with the channels
+    after it, multiplied into one superoperator on (q, q+n)), "row" (U on qs), "col"
+    (conj U on qs + n), "perm_row"/"perm_col" (x, cx, swap as swaps), "pauli" (a Pauli
+    channel's weights) or "channel" (a fixed superoperator). ``members`` holds
+    (gate, channels) pairs in order."""
 
     part: str
     qubits: tuple[int, ...]
-    gate: Gate | None
-    channels: tuple[np.ndarray, ...]
+    members: tuple[tuple[Gate | None, tuple[np.ndarray, ...]], ...]
     fixed: np.ndarray | None
+
+    @property
+    def gate(self) -> Gate | None:
+        return self.members[0][0]
 
     def operand(self, params) -> np.ndarray | None:
         if self.fixed is not None or self.part in _PERMUTATION_PARTS:
             return self.fixed
-        return _operand(self.part, self.gate, self.channels, params)
+        return _operand(self.part, self.members, params)
 
 
 _PERMUTATIONS = {"x", "cx", "swap"}
 _PERMUTATION_PARTS = {"perm_row", "perm_col"}
 
 
-def _operand(part, gate, channels, params) -> np.ndarray | None:
+def _operand(part, members, params) -> np.ndarray | None:
+    gate, channels = members[0]
     if part in _PERMUTATION_PARTS:
         return None
     if part == "pauli":
         return channels[0]
     if part == "channel":
         return channels[0][None]
-    u = gate.matrices(params)
     if part == "row":
-        return u
+        return gate.matrices(params)
     if part == "col":
-        return u.conj()
-    batch, d = u.shape[0], u.shape[1]
-    superop = np.einsum("bij,bkl->bikjl", u.conj(), u).reshape(batch, d * d, d * d)
-    for s in channels:
-        superop = s[None] @ superop
-    return superop
+        return gate.matrices(params).conj()
+    total = None
+    for gate, channels in members:  # "super": later members multiply from the left
+        u = gate.matrices(params)
+        batch, d = u.shape[0], u.shape[1]
+        superop = np.einsum("bij,bkl->bikjl", u.conj(), u).reshape(batch, d * d, d * d)
+        for s in channels:
+            superop = s[None] @ superop
+        total = superop if total is None else superop @ total
+    return total
 
 
 def _compile(gates: list[Gate], n: int, noise: NoiseModel | None) -> tuple[_Op, ...]:
-    ops = []
+    ops: list[_Op] = []
+    open_super: dict[int, int] = {}  # qubit -> index of a "super" op nothing has followed
 
-    def add(part, qubits, gate, channels):
-        fixed = None if gate is not None and gate.is_parameterized else (
-            _operand(part, gate, channels, None)
-        )  # fmt: skip
-        ops.append(_Op(part, qubits, gate, tuple(channels), fixed))
+    def add(part, qubits, members):
+        parameterized = any(g is not None and g.is_parameterized for g, _ in members)
+        fixed = None if parameterized else _operand(part, members, None)
+        ops.append(_Op(part, qubits, tuple(members), fixed))
 
     for gate in gates:
         errors = noise.errors_after(gate.name, gate.qubits) if noise else []
@@ -84,17 +94,30 @@ def _compile(gates: list[Gate], n: int, noise: NoiseModel | None) -> tuple[_Op, 
             (q,) = gate.qubits
             if gate.name == "id" and not errors:
                 continue
-            add("super", (q, q + n), gate, [c.superop for c, _ in errors])
+            member = (gate, tuple(c.superop for c, _ in errors))
+            if q in open_super:  # fuse with the previous gates on this qubit
+                index = open_super[q]
+                merged = (*ops[index].members, member)
+                parameterized = any(g.is_parameterized for g, _ in merged)
+                fixed = None if parameterized else _operand("super", merged, None)
+                ops[index] = _Op("super", (q, q + n), merged, fixed)
+            else:
+                open_super[q] = len(ops)
+                add("super", (q, q + n), [member])
             continue
+        for q in gate.qubits:
+            open_super.pop(q, None)
         # permutations are their own conjugates: swap kernels on rows and on columns
         row, col = ("perm_row", "perm_col") if gate.name in _PERMUTATIONS else ("row", "col")
-        add(row, gate.qubits, gate, [])
-        add(col, tuple(q + n for q in gate.qubits), gate, [])
+        add(row, gate.qubits, [(gate, ())])
+        add(col, tuple(q + n for q in gate.qubits), [(gate, ())])
         for channel, qubits in errors:
+            for q in qubits:
+                open_super.pop(q, None)
             if channel.pauli_probs is not None:
-                add("pauli", qubits, None, [pauli_weights(channel.pauli_probs)])
+                add("pauli", qubits, [(None, (pauli_weights(channel.pauli_probs),))])
             else:
-                add("channel", (*qubits, *(q + n for q in qubits)), None, [channel.superop])
+                add("channel", (*qubits, *(q + n for q in qubits)), [(None, (channel.superop,))])
     return tuple(ops)
 
 
@@ -108,7 +131,7 @@ class DensityMatrixSimulator:
 
     Examples:
         >>> from qworkbench import Circuit, PauliSum
-        >>> from simulators.noise import NoiseModel, pauli_weights
+        >>> from simulators.noise import NoiseModel
         >>> sim = DensityMatrixSimulator(device="cpu", noise=NoiseModel.depolarizing(0.1, 0.1))
         >>> round(sim.expval(Circuit(1).x(0), PauliSum.from_list([("Z", 1.0)])), 6)
         -0.9
