@@ -249,27 +249,45 @@ class NoiseModel:
         )
 
     @classmethod
-    def from_aer(cls, aer_model) -> NoiseModel:
-        """Convert a ``qiskit_aer.noise.NoiseModel`` (its gate and readout errors)."""
+    def from_aer(cls, aer_model, qubits: Sequence[int] | None = None) -> NoiseModel:
+        """Convert a ``qiskit_aer.noise.NoiseModel`` (its gate and readout errors).
+
+        With ``qubits`` (physical qubits), only errors on those are converted and
+        physical qubit ``qubits[k]`` becomes qubit ``k``: a circuit that uses 5 of a
+        156-qubit device's qubits gets a 5-qubit model.
+        """
+        where = None if qubits is None else {int(q): k for k, q in enumerate(qubits)}
+
+        def local(qs):
+            if where is None:
+                return tuple(qs)
+            return tuple(where[q] for q in qs) if all(q in where for q in qs) else None
+
         model = cls()
         for name, error in aer_model._default_quantum_errors.items():
             if name in GATES:
                 model.add_gate_error(Channel.from_qiskit(error), name)
         for name, by_qubits in aer_model._local_quantum_errors.items():
-            if name in GATES:
-                for qubits, error in by_qubits.items():
-                    model.add_gate_error(Channel.from_qiskit(error), name, qubits)
+            if name not in GATES:
+                continue
+            for qs, error in by_qubits.items():
+                mapped = local(qs)
+                if mapped is not None:
+                    model.add_gate_error(Channel.from_qiskit(error), name, mapped)
         if aer_model._default_readout_error is not None:
             model.add_readout_error(aer_model._default_readout_error.probabilities)
-        for qubits, error in aer_model._local_readout_errors.items():
-            model.add_readout_error(error.probabilities, qubits)
+        for qs, error in aer_model._local_readout_errors.items():
+            mapped = local(qs)
+            if mapped is not None:
+                model.add_readout_error(error.probabilities, mapped)
         return model
 
     @classmethod
-    def from_backend(cls, backend) -> NoiseModel:
+    def from_backend(cls, backend, qubits: Sequence[int] | None = None) -> NoiseModel:
         """Gate errors (depolarizing + thermal relaxation from the target's gate errors,
         durations, T1/T2) and readout errors of a Qiskit ``BackendV2``, built by
-        qiskit-aer's ``NoiseModel.from_backend`` and converted."""
+        qiskit-aer's ``NoiseModel.from_backend`` and converted (only for ``qubits``,
+        renumbered from 0, when given; see :meth:`from_aer`)."""
         from qiskit_aer.noise import NoiseModel as AerNoiseModel
 
-        return cls.from_aer(AerNoiseModel.from_backend(backend))
+        return cls.from_aer(AerNoiseModel.from_backend(backend), qubits=qubits)

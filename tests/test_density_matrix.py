@@ -217,3 +217,30 @@ def test_pauli_channel_weights_reproduce_the_kraus_superoperator(k):
     fast = state.copy()
     kernels.apply_pauli_channel(fast, qubits, n, pauli_weights(channel.pauli_probs))
     np.testing.assert_allclose(fast, dense, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_from_backend_fake_fez_on_the_used_qubits_matches_aer():
+    """A 156-qubit device: only the qubits the transpiled circuit uses are built."""
+    from qiskit.transpiler import generate_preset_pass_manager
+    from qiskit_ibm_runtime.fake_provider import FakeFez
+
+    backend = FakeFez()
+    logical = Circuit(3).h(0).cx(0, 1).ry(0.4, 2).cx(1, 2).rz(0.3, 0)
+    pm = generate_preset_pass_manager(optimization_level=1, backend=backend, seed_transpiler=3)
+    isa = pm.run(logical.to_qiskit())
+    full = Circuit.from_qiskit(isa)
+    used = sorted({q for op in full for q in op.qubits})
+    compact = Circuit(len(used))
+    index = {q: k for k, q in enumerate(used)}
+    for op in full:
+        if op.name not in ("barrier", "measure"):
+            compact.append(op.name, [index[q] for q in op.qubits], op.params)
+    noise = NoiseModel.from_backend(backend, qubits=used)
+    ham = PauliSum.from_list([("Z" * len(used), 1.0), ("X" + "I" * (len(used) - 1), 0.5)])
+    value = get_simulator("density_matrix", device="cpu", noise=noise).expval(compact, ham)
+    qc = isa.copy()
+    qc.save_expectation_value(ham.to_qiskit(), used)
+    aer = AerSimulator.from_backend(backend, method="density_matrix")
+    reference = aer.run(qc).result().data(0)["expectation_value"]
+    assert value == pytest.approx(reference, abs=1e-6)
