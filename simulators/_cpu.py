@@ -463,34 +463,68 @@ def num_threads() -> int:
 # -- the small-circuit engine ---------------------------------------------------------------
 # One call runs a whole gate list; each state of the batch is simulated start to finish by
 # one thread (prange over the batch), so there is no per-gate dispatch or synchronisation.
-# Gate kinds: 0/1/2 dense on 1/2/3 qubits, 3 x, 4 cx, 5 swap. ``mats[b, offsets[g]:]``
-# holds gate g's row-major matrix (row 0 of mats is shared when mats has one row).
-DENSE1, DENSE2, DENSE3, PERM_X, PERM_CX, PERM_SWAP = 0, 1, 2, 3, 4, 5
+# Gate kinds: 0/1/2/6 dense on 1/2/3/4 qubits, 3 x, 4 cx, 5 swap, 7/8 a Pauli channel
+# on 1/2 qubits of a density matrix (weights w[x, d] in the entries, see pauli_channel).
+# ``mats[b, offsets[g]:]`` holds gate g's row-major matrix (row 0 of mats is shared when
+# mats has one row); ``qubits[g]`` its qubits, padded to 4.
+DENSE1, DENSE2, DENSE3, PERM_X, PERM_CX, PERM_SWAP, DENSE4, PAULI1, PAULI2 = range(9)
 
 
 @njit(inline="always")
 def _dense_small(v, qubits, k, m, o):
     d = 1 << k
     dim = v.shape[0]
-    buf = np.empty(8, dtype=v.dtype)
-    idx = np.empty(8, dtype=np.int64)
+    buf = np.empty(16, dtype=v.dtype)
+    offs = np.zeros(16, dtype=np.int64)
+    for l in range(d):
+        for j in range(k):
+            if (l >> j) & 1:
+                offs[l] |= 1 << qubits[j]
     sorted_q = np.sort(qubits[:k])
     for t in range(dim >> k):
         i = t
         for j in range(k):
             i = _insert_zero(i, sorted_q[j])
         for l in range(d):
-            off = 0
-            for j in range(k):
-                if (l >> j) & 1:
-                    off |= 1 << qubits[j]
-            idx[l] = i | off
-            buf[l] = v[i | off]
+            buf[l] = v[i | offs[l]]
         for l in range(d):
             acc = m[o + l * d] * buf[0]
             for c in range(1, d):
                 acc += m[o + l * d + c] * buf[c]
-            v[idx[l]] = acc
+            v[i | offs[l]] = acc
+
+
+@njit(inline="always")
+def _pauli_small(v, qubits, k, m, o):
+    """pauli_channel on one density matrix row (2n-qubit state, n = log2(dim) / 2)."""
+    dim = v.shape[0]
+    n = 0
+    while (1 << (2 * n)) < dim:
+        n += 1
+    g = 1 << k
+    roff = np.zeros(4, dtype=np.int64)
+    coff = np.zeros(4, dtype=np.int64)
+    for x in range(g):
+        for a in range(k):
+            if (x >> a) & 1:
+                roff[x] |= 1 << qubits[a]
+                coff[x] |= 1 << (qubits[a] + n)
+    sorted_q = np.sort(qubits[:k])
+    local = np.empty(4, dtype=v.dtype)
+    for t in range(dim >> k):
+        j0 = t
+        for a in range(k):
+            j0 = _insert_zero(j0, sorted_q[a])
+        d = 0
+        for a in range(k):
+            d |= ((j0 >> (qubits[a] + n)) & 1) << a
+        for x in range(g):
+            local[x] = v[j0 ^ (roff[x] | coff[x])]
+        for y in range(g):
+            acc = m[o + d].real * local[y]
+            for x in range(1, g):
+                acc += m[o + x * g + d].real * local[y ^ x]
+            v[j0 ^ (roff[y] | coff[y])] = acc
 
 
 @njit(inline="always")
@@ -519,6 +553,10 @@ def run_gates(state, kinds, qubits, offsets, mats):
                 _one_qubit_small(v, qs[0], m, offsets[g])
             elif DENSE2 <= kind <= DENSE3:
                 _dense_small(v, qs, kind + 1, m, offsets[g])
+            elif kind == DENSE4:
+                _dense_small(v, qs, 4, m, offsets[g])
+            elif kind >= PAULI1:
+                _pauli_small(v, qs, kind - PAULI1 + 1, m, offsets[g])
             elif kind == PERM_X:
                 s = 1 << qs[0]
                 for t in range(dim >> 1):

@@ -276,14 +276,20 @@ class GpuKernels:
         """A gate program, gate by gate (small circuits are launch-bound on a GPU anyway)."""
         for kind, qubits, offset in zip(program.kinds.tolist(), program.qubits.tolist(),
                                         program.offsets.tolist()):  # fmt: skip
-            if kind == 3:
+            if kind in (7, 8):  # a Pauli channel on density matrices
+                k = kind - 6
+                g = 1 << k
+                weights = cp.asnumpy(entries[0, offset : offset + g * g].real).reshape(g, g)
+                n = (state.shape[1].bit_length() - 1) // 2
+                self.apply_pauli_channel(state, tuple(qubits[:k]), n, weights)
+            elif kind == 3:
                 self.apply_x(state, qubits[0])
             elif kind == 4:
                 self.apply_cx(state, qubits[0], qubits[1])
             elif kind == 5:
                 self.apply_swap(state, qubits[0], qubits[1])
             else:
-                k = kind + 1
+                k = 4 if kind == 6 else kind + 1
                 d = 1 << k
                 mats = entries[:, offset : offset + d * d].reshape(-1, d, d)
                 self.apply_matrix(state, tuple(qubits[:k]), mats)

@@ -64,7 +64,7 @@ def compile_program(gates: list[Gate]) -> Program:
     for gate in gates:
         k = len(gate.qubits)
         kinds.append(_PERM_KIND.get(gate.name, k - 1))
-        qubits.append([*gate.qubits, *([0] * (3 - k))])
+        qubits.append([*gate.qubits, *([0] * (4 - k))])
         offsets.append(cursor)
         size = 0 if gate.name in _PERM_KIND else 4**k
         block = np.zeros(size, dtype=np.complex128)
@@ -91,7 +91,7 @@ def compile_program(gates: list[Gate]) -> Program:
     entries = np.concatenate(fixed)[None] if fixed else np.zeros((1, 1), dtype=np.complex128)
     return Program(
         np.array(kinds, dtype=np.int64),
-        np.array(qubits, dtype=np.int64).reshape(-1, 3),
+        np.array(qubits, dtype=np.int64).reshape(-1, 4),
         np.array(offsets, dtype=np.int64),
         entries,
         tuple(groups),

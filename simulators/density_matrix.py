@@ -27,6 +27,8 @@ __all__ = ["DensityMatrixSimulator"]
 _PRECISIONS = {"double": np.complex128, "single": np.complex64}
 _MAX_QUBITS = 16
 _CHUNK_BYTES = 4 << 20
+_ENGINE_MIN_BATCH = 2  # one matrix alone is faster with every core on each pass
+_ENGINE_MAX_QUBITS = 8  # 1 MiB per matrix: still one thread's cache
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,69 @@ def _compile(gates: list[Gate], n: int, noise: NoiseModel | None) -> tuple[_Op, 
     return tuple(ops)
 
 
+_PERM_KIND = {"x": 3, "cx": 4, "swap": 5}
+
+
+@dataclass(frozen=True)
+class _Program:
+    """The ops flattened for the small-circuit engine (``run_gates``): kinds, qubits
+    (padded to 4), offsets into the entries, the constant entries, and the ops whose
+    operands depend on the parameters."""
+
+    kinds: np.ndarray
+    qubits: np.ndarray
+    offsets: np.ndarray
+    fixed_entries: np.ndarray
+    dynamic: tuple[tuple[_Op, int, int], ...]  # (op, start, size)
+
+    def entries(self, values) -> np.ndarray:
+        if not self.dynamic or values is None:
+            return self.fixed_entries
+        out = np.repeat(self.fixed_entries, len(values), axis=0)
+        for op, start, size in self.dynamic:
+            out[:, start : start + size] = op.operand(values).reshape(len(values), size)
+        return out
+
+
+def _program(ops: tuple[_Op, ...]) -> _Program | None:
+    """None when an op needs more than the engine has (a dense channel on > 2 qubits)."""
+    kinds, qubits, offsets, fixed, dynamic = [], [], [], [], []
+    cursor = 0
+    for op in ops:
+        if op.part in _PERMUTATION_PARTS:
+            kind = _PERM_KIND[op.gate.name]
+            block = np.zeros(0, dtype=complex)
+        elif op.part == "pauli":
+            if len(op.qubits) > 2:
+                return None
+            kind = 6 + len(op.qubits)  # PAULI1 / PAULI2
+            block = np.asarray(op.fixed, dtype=complex).ravel()
+        else:
+            k = len(op.qubits)
+            if k > 4:
+                return None
+            kind = 6 if k == 4 else k - 1  # DENSE4, DENSE1..3
+            size = 4**k
+            if op.fixed is None:
+                dynamic.append((op, cursor, size))
+                block = np.zeros(size, dtype=complex)
+            else:
+                block = np.asarray(op.fixed[0], dtype=complex).ravel()
+        kinds.append(kind)
+        qubits.append([*op.qubits, *([0] * (4 - len(op.qubits)))])
+        offsets.append(cursor)
+        fixed.append(block)
+        cursor += len(block)
+    entries = np.concatenate(fixed)[None] if cursor else np.zeros((1, 1), dtype=complex)
+    return _Program(
+        np.array(kinds, dtype=np.int64),
+        np.array(qubits, dtype=np.int64).reshape(-1, 4),
+        np.array(offsets, dtype=np.int64),
+        entries,
+        tuple(dynamic),
+    )
+
+
 class DensityMatrixSimulator:
     """Exact mixed-state simulation with a :class:`~simulators.noise.NoiseModel`.
 
@@ -167,15 +232,21 @@ class DensityMatrixSimulator:
         entry = self._cache.get(key)
         if entry is None:
             gates, parameters = gates_of(circuit, keep_id=True)
-            entry = self._cache[key] = (_compile(gates, n, self.noise), parameters)
+            ops = _compile(gates, n, self.noise)
+            entry = self._cache[key] = (ops, parameters, _program(ops))
             if len(self._cache) > 256:
                 self._cache.pop(next(iter(self._cache)))
-        ops, parameters = entry
+        ops, parameters, program = entry
         values, batched = bind_params(params, parameters)
         batch = 1 if values is None else len(values)
         nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
         check_allocation(nbytes, f"{batch} density matrices of {n} qubits", self.max_memory)
         state = self.kernels.zero_state(batch, 2 * n, self.dtype)
+        if program is not None and batch >= _ENGINE_MIN_BATCH and n <= _ENGINE_MAX_QUBITS:
+            # a batch: each density matrix runs start to finish on one thread, in cache
+            entries = self.kernels.asarray(program.entries(values), self.dtype)
+            self.kernels.run_gates(state, program, entries)
+            return state, batched
         operands = [
             op.fixed if op.part == "pauli" else (
                 None if op.part in _PERMUTATION_PARTS
