@@ -28,7 +28,7 @@ _PRECISIONS = {"double": np.complex128, "single": np.complex64}
 _MAX_QUBITS = 16
 _CHUNK_BYTES = 4 << 20
 _ENGINE_MIN_BATCH = 2  # one matrix alone is faster with every core on each pass
-_ENGINE_MAX_QUBITS = 8  # 1 MiB per matrix: still one thread's cache
+_ENGINE_MAX_QUBITS = 6  # above, the vectorised step kernels on cache-sized slices win
 
 
 @dataclass(frozen=True)
