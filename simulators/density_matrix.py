@@ -295,12 +295,14 @@ class DensityMatrixSimulator:
         state, batched = self._run(circuit, params)
         xp = self.kernels.xp
         n = circuit.num_qubits
-        s = xp.arange(1 << n, dtype=xp.int64)
+        s = np.arange(1 << n, dtype=np.int64)
         xs, zs, coeffs = pauli_arrays(observable)
         total = xp.zeros(state.shape[0], dtype=xp.complex128)
         for x, z, c in zip(xs.tolist(), zs.tolist(), coeffs.tolist()):
-            sign = 1.0 - 2.0 * (xp.bitwise_count(s & z) & 1)
-            total += c * (state[:, s + ((s ^ x) << n)] * sign).sum(axis=1)
+            # index and sign arrays built with NumPy, moved to the state's device
+            sign = xp.asarray(1.0 - 2.0 * (np.bitwise_count(s & z) & 1))
+            index = xp.asarray(s + ((s ^ x) << n))
+            total += c * (state[:, index] * sign).sum(axis=1)
         values = self.kernels.to_numpy(total)
         values = values.real if observable.is_hermitian() else values
         return values if batched else values[0].item()
@@ -311,7 +313,8 @@ class DensityMatrixSimulator:
         state, batched = self._run(circuit, params)
         n = circuit.num_qubits
         s = np.arange(1 << n)
-        probs = self.kernels.to_numpy(state[:, s + (s << n)]).real.astype(np.float64)
+        diagonal = state[:, self.kernels.xp.asarray(s + (s << n))]
+        probs = self.kernels.to_numpy(diagonal).real.astype(np.float64)
         if readout and self.noise is not None and self.noise.readout:
             probs = _apply_readout(probs, n, self.noise)
         return probs if batched else probs[0]
