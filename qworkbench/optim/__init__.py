@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import torch
 
+from qworkbench.optim._galore import GaLoreAdamW, galore_projector
 from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
+from qworkbench.optim._muon import Muon, muon_param_groups, newton_schulz
 from qworkbench.optim._spsa import SPSA, AdamSPSA, spsa_gradient
 
 __all__ = [
@@ -30,6 +32,11 @@ __all__ = [
     "SPSA",
     "AdamSPSA",
     "spsa_gradient",
+    "GaLoreAdamW",
+    "galore_projector",
+    "Muon",
+    "muon_param_groups",
+    "newton_schulz",
 ]
 
 #: name -> (optimizer class, default hyperparameters)
@@ -39,6 +46,8 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
     "adamw": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 0.01}),
     "spsa": (SPSA, {}),
     "adam_spsa": (AdamSPSA, {}),
+    "galore_adamw": (GaLoreAdamW, {}),
+    "muon": (Muon, {"lr": 1e-3}),
 }
 
 

@@ -1,0 +1,147 @@
+"""GaLore-AdamW: Adam in a low-rank projection of each weight matrix's gradient.
+
+Zhao et al., "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection"
+(ICML 2024), Algorithm 2. For an m x n gradient G with m >= n (``proj_type="std"``)
+the projector P (r x n) holds G's top right singular vectors, recomputed every
+``update_proj_gap`` steps; Adam's moments live in R = G P^T (m x r) and the update
+alpha * (M / (sqrt(V) + eps)) P goes back to full size. Parameters that are not 2-D
+(biases, norms) get the same Adam update without projection.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["GaLoreAdamW", "galore_projector"]
+
+_PROJ_TYPES = ("std", "reverse_std", "left", "right", "full")
+
+
+def _side(shape: torch.Size, proj_type: str) -> str:
+    tall = shape[0] >= shape[1]
+    if proj_type == "std":
+        return "right" if tall else "left"
+    if proj_type == "reverse_std":
+        return "left" if tall else "right"
+    return proj_type
+
+
+def galore_projector(grad: torch.Tensor, rank: int, side: str, svd: str = "full"):
+    """Orthonormal projector(s) onto the top-``rank`` singular subspace of ``grad``:
+    right (r x n), left (m x r) or full (both). ``svd="randomized"`` uses a randomized
+    range finder (Halko et al. 2011) instead of a full SVD."""
+    matrix = grad.float()
+    if svd == "randomized":
+        u, _, v = torch.svd_lowrank(matrix, q=min(rank + 8, min(matrix.shape)), niter=2)
+        u, vh = u[:, :rank], v[:, :rank].T
+    else:
+        u, _, vh = torch.linalg.svd(matrix, full_matrices=False)
+        u, vh = u[:, :rank], vh[:rank]
+    if side == "right":
+        return (vh.to(grad.dtype),)
+    if side == "left":
+        return (u.to(grad.dtype),)
+    return u.to(grad.dtype), vh.to(grad.dtype)
+
+
+def _project(grad, side, proj):
+    if side == "right":
+        return grad @ proj[0].T
+    if side == "left":
+        return proj[0].T @ grad
+    return proj[0].T @ grad @ proj[1].T
+
+
+def _project_back(low, side, proj):
+    if side == "right":
+        return low @ proj[0]
+    if side == "left":
+        return proj[0] @ low
+    return proj[0] @ low @ proj[1]
+
+
+class GaLoreAdamW(torch.optim.Optimizer):
+    """AdamW with GaLore gradient projection on 2-D parameters.
+
+    Args:
+        lr, betas, eps, weight_decay: AdamW's (weight decay decoupled, after the step).
+        rank: projection rank r (clipped to the matrix's smaller side).
+        update_proj_gap: steps between projector updates.
+        scale: alpha, the factor on the projected-back update.
+        proj_type: "std" (project the smaller side), "reverse_std", "left", "right", "full".
+        svd: "full" (the paper's) or "randomized" (faster for large matrices).
+        galore: False in a param group turns the projection off for it.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
+                 rank=128, update_proj_gap=200, scale=0.25, proj_type="std", svd="full",
+                 galore=True):  # fmt: skip
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be positive and finite, got {lr}")
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        if not (isinstance(rank, int) and rank >= 1):
+            raise ValueError(f"rank must be a positive integer, got {rank!r}")
+        if not (isinstance(update_proj_gap, int) and update_proj_gap >= 1):
+            raise ValueError(f"update_proj_gap must be a positive integer, got {update_proj_gap!r}")
+        if proj_type not in _PROJ_TYPES:
+            raise ValueError(f"proj_type must be one of {_PROJ_TYPES}, got {proj_type!r}")
+        if svd not in ("full", "randomized"):
+            raise ValueError(f"svd must be 'full' or 'randomized', got {svd!r}")
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "rank": rank, "update_proj_gap": update_proj_gap, "scale": scale,
+                    "proj_type": proj_type, "svd": svd, "galore": galore}  # fmt: skip
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                galore_adamw_update(p, p.grad, self.state[p], group)
+        return loss
+
+
+def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
+    """One GaLore-AdamW step for one parameter (the maths of :class:`GaLoreAdamW`)."""
+    step = int(state.get("step", 0))
+    low_rank = group["galore"] and p.ndim == 2
+    if low_rank:
+        side = _side(p.shape, group["proj_type"])
+        rank = min(group["rank"], *p.shape)
+        if step % group["update_proj_gap"] == 0 or "projector" not in state:
+            proj = galore_projector(grad, rank, side, group["svd"])
+            state["projector"] = proj[0]
+            if side == "full":
+                state["projector_right"] = proj[1]
+        proj = (state["projector"],)
+        if side == "full":
+            proj += (state["projector_right"],)
+        grad = _project(grad, side, proj)
+    if "exp_avg" not in state:
+        state["exp_avg"] = torch.zeros_like(grad)
+        state["exp_avg_sq"] = torch.zeros_like(grad)
+    b1, b2 = group["betas"]
+    step += 1
+    state["step"] = step
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.mul_(b1).add_(grad, alpha=1 - b1)
+    v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+    step_size = group["lr"] * math.sqrt(1 - b2**step) / (1 - b1**step)
+    update = m / (v.sqrt() + group["eps"])
+    if low_rank:
+        update = _project_back(update, side, proj) * group["scale"]
+    p.add_(update, alpha=-step_size)
+    if group["weight_decay"] > 0:
+        p.add_(p, alpha=-group["lr"] * group["weight_decay"])

@@ -1,0 +1,118 @@
+"""Muon: momentum orthogonalized by a Newton-Schulz iteration (Jordan et al. 2024,
+"Muon: An optimizer for hidden layers in neural networks"; Liu et al. 2025,
+"Muon is Scalable for LLM Training" for the RMS-matching scale).
+
+For a 2-D hidden weight: B <- mu B + G, D = G + mu B (Nesterov) or B, then
+O = NS5(D) ~ U V^T of D's SVD via the quintic iteration X <- a X + (b A + c A^2) X,
+A = X X^T with (a, b, c) = (3.4445, -4.7750, 2.0315), five steps, X0 = D / ||D||_F;
+W <- W - lr (0.2 sqrt(max(m, n)) O + wd W). Parameters in groups with ``muon=False``
+(embeddings, the output head, vectors: see :func:`muon_param_groups`) and every
+non-2-D parameter get AdamW.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["Muon", "newton_schulz", "muon_param_groups"]
+
+_NS = (3.4445, -4.7750, 2.0315)
+
+
+def newton_schulz(d: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.Tensor:
+    """Approximate orthogonal polar factor U V^T of a 2-D ``d`` (singular values are
+    pushed into roughly [0.7, 1.2], enough for the update direction)."""
+    a, b, c = _NS
+    x = d.float() / (d.norm() + eps)
+    transposed = x.shape[0] > x.shape[1]
+    if transposed:
+        x = x.T
+    for _ in range(steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return (x.T if transposed else x).to(d.dtype)
+
+
+def muon_param_groups(model: torch.nn.Module, **hyper) -> list[dict]:
+    """Muon for the 2-D weights of hidden layers; AdamW (``muon=False``) for embeddings,
+    the last Linear layer (the head) and all other parameters."""
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    head = linears[-1].weight if linears else None
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    hidden, other = [], []
+    for p in model.parameters():
+        if p.ndim == 2 and p is not head and id(p) not in embeddings:
+            hidden.append(p)
+        else:
+            other.append(p)
+    return [{"params": hidden, "muon": True, **hyper}, {"params": other, "muon": False}]
+
+
+class Muon(torch.optim.Optimizer):
+    """Muon on 2-D parameters of ``muon=True`` groups, AdamW elsewhere.
+
+    Args:
+        lr: step size for both (the Muon update is scaled to AdamW's RMS).
+        momentum, nesterov, ns_steps: Muon's.
+        betas, eps: the AdamW fallback's.
+        weight_decay: decoupled, for both.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.95, nesterov=True, ns_steps=5,
+                 betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0, muon=True):  # fmt: skip
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be positive and finite, got {lr}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        if not (isinstance(ns_steps, int) and ns_steps >= 1):
+            raise ValueError(f"ns_steps must be a positive integer, got {ns_steps!r}")
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        if not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov, "ns_steps": ns_steps,
+                    "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "muon": muon}  # fmt: skip
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if group["muon"] and p.ndim == 2:
+                    muon_update(p, p.grad, state, group)
+                else:
+                    adamw_update(p, p.grad, state, group)
+        return loss
+
+
+def muon_update(p, grad, state, group) -> None:
+    buf = state.setdefault("momentum_buffer", torch.zeros_like(grad))
+    buf.mul_(group["momentum"]).add_(grad)
+    direction = grad.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
+    update = newton_schulz(direction, group["ns_steps"])
+    scale = 0.2 * math.sqrt(max(p.shape))
+    p.mul_(1 - group["lr"] * group["weight_decay"])
+    p.add_(update, alpha=-group["lr"] * scale)
+
+
+def adamw_update(p, grad, state, group) -> None:
+    step = int(state.get("step", 0)) + 1
+    state["step"] = step
+    m = state.setdefault("exp_avg", torch.zeros_like(grad))
+    v = state.setdefault("exp_avg_sq", torch.zeros_like(grad))
+    b1, b2 = group["betas"]
+    m.mul_(b1).add_(grad, alpha=1 - b1)
+    v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+    denom = (v / (1 - b2**step)).sqrt_().add_(group["eps"])
+    p.mul_(1 - group["lr"] * group["weight_decay"])
+    p.addcdiv_(m, denom, value=-group["lr"] / (1 - b1**step))

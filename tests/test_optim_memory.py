@@ -1,0 +1,142 @@
+"""Memory-efficient optimizers: GaLore against galore-torch, Muon's Newton-Schulz against
+the SVD polar factor, learning, state bytes and checkpoints."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from qworkbench import optim
+
+
+def _mlp(seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(32, 64), torch.nn.Tanh(), torch.nn.Linear(64, 48), torch.nn.Tanh(),
+        torch.nn.Linear(48, 8),
+    )  # fmt: skip
+
+
+def _data(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 32, generator=g)
+    w = torch.randn(32, 8, generator=g)
+    return x, torch.tanh(x @ w)
+
+
+def _train(model, opt, steps: int, data):
+    x, y = data
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("proj_type", ["std", "left", "right"])
+def test_galore_matches_galore_torch(proj_type):
+    galore_torch = pytest.importorskip("galore_torch")
+    data = _data()
+    ours_model, ref_model = _mlp(1), _mlp(1)
+    hyper = {"rank": 8, "update_proj_gap": 5, "scale": 0.25, "proj_type": proj_type}
+
+    def groups(model):
+        matrices = [p for p in model.parameters() if p.ndim == 2]
+        vectors = [p for p in model.parameters() if p.ndim != 2]
+        return [{"params": vectors}, {"params": matrices, **hyper}]
+
+    ours = optim.create("galore_adamw", [
+        {"params": [p for p in ours_model.parameters() if p.ndim != 2], "galore": False},
+        {"params": [p for p in ours_model.parameters() if p.ndim == 2], **hyper},
+    ], lr=3e-3)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = galore_torch.GaLoreAdamW(groups(ref_model), lr=3e-3)
+    ours_losses = _train(ours_model, ours, 30, data)
+    ref_losses = _train(ref_model, ref, 30, data)
+    np.testing.assert_allclose(ours_losses, ref_losses, rtol=1e-4)
+    assert ours_losses[-1] < 0.9 * ours_losses[0]
+
+
+def test_galore_randomized_svd_learns_like_full():
+    data = _data(2)
+    full_model, rand_model = _mlp(3), _mlp(3)
+    full = optim.create("galore_adamw", full_model.parameters(), lr=3e-3, rank=8,
+                        update_proj_gap=10)  # fmt: skip
+    rand = optim.create("galore_adamw", rand_model.parameters(), lr=3e-3, rank=8,
+                        update_proj_gap=10, svd="randomized")  # fmt: skip
+    a, b = _train(full_model, full, 60, data), _train(rand_model, rand, 60, data)
+    assert b[-1] < 0.85 * b[0]
+    assert abs(a[-1] - b[-1]) < 0.2 * a[-1]  # a randomized subspace, not the same one
+
+
+def test_galore_state_bytes_ratio_for_512_square_rank_128():
+    w_ours = torch.nn.Parameter(torch.randn(512, 512))
+    w_ref = torch.nn.Parameter(w_ours.detach().clone())
+    galore = optim.create("galore_adamw", [w_ours], rank=128)
+    adamw = optim.create("adamw", [w_ref])
+    for p, opt in ((w_ours, galore), (w_ref, adamw)):
+        p.grad = torch.randn(512, 512)
+        opt.step()
+    ratio = optim.state_bytes(galore) / optim.state_bytes(adamw)
+    assert ratio < 0.5  # moments 2 x 512 x 128 and a 128 x 512 projector
+
+
+def test_galore_checkpoint_continues_identically():
+    data = _data(4)
+    model = _mlp(5)
+    opt = optim.create("galore_adamw", model.parameters(), lr=3e-3, rank=4, update_proj_gap=3)
+    _train(model, opt, 4, data)
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, buffer)
+    expected = _train(model, opt, 6, data)
+    buffer.seek(0)
+    saved = torch.load(buffer)
+    resumed_model = _mlp(99)
+    resumed_model.load_state_dict(saved["model"])
+    resumed = optim.create("galore_adamw", resumed_model.parameters(), lr=3e-3, rank=4,
+                           update_proj_gap=3)  # fmt: skip
+    resumed.load_state_dict(saved["opt"])
+    np.testing.assert_array_equal(_train(resumed_model, resumed, 6, data), expected)
+
+
+def test_newton_schulz_approximates_the_polar_factor():
+    rng = np.random.default_rng(0)
+    for shape in ((64, 32), (32, 96), (50, 50)):
+        d = rng.normal(size=shape)
+        u, s, vh = np.linalg.svd(d, full_matrices=False)
+        out = optim.newton_schulz(torch.tensor(d)).numpy()
+        # same singular vectors, singular values pushed near 1
+        core = u.T @ out @ vh.T
+        assert np.abs(core - np.diag(np.diag(core))).max() < 1e-6
+        assert np.all((np.diag(core) > 0.6) & (np.diag(core) < 1.25))
+
+
+def test_muon_learns_and_routes_head_and_vectors_to_adamw():
+    data = _data(6)
+    model = _mlp(7)
+    groups = optim.muon_param_groups(model)
+    assert [len(g["params"]) for g in groups] == [2, 4]  # two hidden weights; head + biases
+    muon = optim.create("muon", groups, lr=1e-2)
+    losses = _train(model, muon, 60, data)
+    baseline_model = _mlp(7)
+    baseline = _train(baseline_model, optim.create("adamw", baseline_model.parameters(),
+                                                   lr=3e-3), 60, data)  # fmt: skip
+    assert losses[-1] < 0.5 * losses[0]
+    assert losses[-1] < 1.5 * baseline[-1]
+
+
+def test_hyperparameters_are_validated():
+    w = [torch.nn.Parameter(torch.zeros(4, 4))]
+    for name, bad in (("galore_adamw", {"rank": 0}), ("galore_adamw", {"proj_type": "x"}),
+                      ("galore_adamw", {"svd": "qr"}), ("muon", {"lr": -1.0}),
+                      ("muon", {"momentum": 1.0})):  # fmt: skip
+        with pytest.raises(ValueError):
+            optim.create(name, w, **bad)
