@@ -240,7 +240,10 @@ class DensityMatrixSimulator:
         values, batched = bind_params(params, parameters)
         batch = 1 if values is None else len(values)
         nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
-        check_allocation(nbytes, f"{batch} density matrices of {n} qubits", self.max_memory)
+        limit = self.max_memory
+        if limit is None and self.device == "gpu":
+            limit = self.kernels.free_bytes()
+        check_allocation(nbytes, f"{batch} density matrices of {n} qubits", limit)
         state = self.kernels.zero_state(batch, 2 * n, self.dtype)
         if program is not None and batch >= _ENGINE_MIN_BATCH and n <= _ENGINE_MAX_QUBITS:
             # a batch: each density matrix runs start to finish on one thread, in cache

@@ -89,10 +89,15 @@ def test_galore_state_bytes_ratio_for_512_square_rank_128():
     assert ratio < 0.5  # moments 2 x 512 x 128 and a 128 x 512 projector
 
 
-def test_galore_checkpoint_continues_identically():
+@pytest.mark.parametrize(("name", "hyper"), [
+    ("galore_adamw", {"rank": 4, "update_proj_gap": 3}),
+    ("adam8bit", {"min_8bit_size": 1024}),
+    ("muon", {}),
+])  # fmt: skip
+def test_checkpoint_continues_identically(name, hyper):
     data = _data(4)
     model = _mlp(5)
-    opt = optim.create("galore_adamw", model.parameters(), lr=3e-3, rank=4, update_proj_gap=3)
+    opt = optim.create(name, model.parameters(), lr=3e-3, **hyper)
     _train(model, opt, 4, data)
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, buffer)
@@ -101,8 +106,7 @@ def test_galore_checkpoint_continues_identically():
     saved = torch.load(buffer)
     resumed_model = _mlp(99)
     resumed_model.load_state_dict(saved["model"])
-    resumed = optim.create("galore_adamw", resumed_model.parameters(), lr=3e-3, rank=4,
-                           update_proj_gap=3)  # fmt: skip
+    resumed = optim.create(name, resumed_model.parameters(), lr=3e-3, **hyper)
     resumed.load_state_dict(saved["opt"])
     np.testing.assert_array_equal(_train(resumed_model, resumed, 6, data), expected)
 
@@ -140,3 +144,52 @@ def test_hyperparameters_are_validated():
                       ("muon", {"momentum": 1.0})):  # fmt: skip
         with pytest.raises(ValueError):
             optim.create(name, w, **bad)
+
+
+def test_blockwise_dynamic_quantization_round_trip_bound():
+    """Every value comes back within half the largest gap of the map (times the block's
+    absmax), and block maxima come back exactly."""
+    from qworkbench.optim._quant import dequantize_blockwise, dynamic_map, quantize_blockwise
+
+    g = torch.Generator().manual_seed(0)
+    for signed in (True, False):
+        table = dynamic_map(signed)
+        assert len(table) == 256 and torch.all(table[1:] >= table[:-1])
+        x = torch.randn(10_000, generator=g) * torch.logspace(-4, 1, 10_000)
+        x = x if signed else x.abs()
+        q = quantize_blockwise(x, signed=signed)
+        assert q.codes.dtype == torch.uint8 and q.absmax.numel() == -(-10_000 // 256)
+        y = dequantize_blockwise(q)
+        bound = (table[1:] - table[:-1]).max() / 2
+        blocks = torch.nn.functional.pad(x, (0, (-len(x)) % 256)).reshape(-1, 256)
+        absmax = blocks.abs().amax(dim=1).repeat_interleave(256)[: len(x)]
+        assert torch.all((x - y).abs() <= bound * absmax + 1e-7)
+        peaks = blocks.abs().argmax(dim=1) + 256 * torch.arange(len(blocks))
+        peaks = peaks[peaks < len(x)]
+        torch.testing.assert_close(y[peaks], x[peaks])
+
+
+def test_adam8bit_tracks_bitsandbytes_and_uses_a_quarter_of_the_state():
+    bnb = pytest.importorskip("bitsandbytes")
+    data = _data(8)
+    torch.manual_seed(9)
+    ours_model = torch.nn.Sequential(torch.nn.Linear(32, 256), torch.nn.Tanh(),
+                                      torch.nn.Linear(256, 8))  # fmt: skip
+    ref_model = torch.nn.Sequential(torch.nn.Linear(32, 256), torch.nn.Tanh(),
+                                     torch.nn.Linear(256, 8))  # fmt: skip
+    ref_model.load_state_dict(ours_model.state_dict())
+    ours = optim.create("adam8bit", ours_model.parameters(), lr=3e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = bnb.optim.Adam8bit(ref_model.parameters(), lr=3e-3, min_8bit_size=4096)
+    ours_losses = _train(ours_model, ours, 80, data)
+    ref_losses = _train(ref_model, ref, 80, data)
+    assert ours_losses[-1] < 0.5 * ours_losses[0]
+    np.testing.assert_allclose(ours_losses, ref_losses, rtol=0.05)
+    w = torch.nn.Parameter(torch.randn(512, 512))
+    w32 = torch.nn.Parameter(w.detach().clone())
+    a8, a32 = optim.create("adam8bit", [w]), optim.create("adam", [w32])
+    for p, opt in ((w, a8), (w32, a32)):
+        p.grad = torch.randn(512, 512)
+        opt.step()
+    assert optim.state_bytes(a8) / optim.state_bytes(a32) < 0.26

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from qworkbench.optim._adam8bit import Adam8bit
 from qworkbench.optim._galore import GaLoreAdamW, galore_projector
 from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
 from qworkbench.optim._muon import Muon, muon_param_groups, newton_schulz
@@ -32,6 +33,7 @@ __all__ = [
     "SPSA",
     "AdamSPSA",
     "spsa_gradient",
+    "Adam8bit",
     "GaLoreAdamW",
     "galore_projector",
     "Muon",
@@ -47,6 +49,7 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
     "spsa": (SPSA, {}),
     "adam_spsa": (AdamSPSA, {}),
     "galore_adamw": (GaLoreAdamW, {}),
+    "adam8bit": (Adam8bit, {}),
     "muon": (Muon, {"lr": 1e-3}),
 }
 
