@@ -193,3 +193,39 @@ def test_adam8bit_tracks_bitsandbytes_and_uses_a_quarter_of_the_state():
         p.grad = torch.randn(512, 512)
         opt.step()
     assert optim.state_bytes(a8) / optim.state_bytes(a32) < 0.26
+
+
+@pytest.mark.parametrize(("name", "hyper"), [
+    ("apollo", {"rank": 8, "update_proj_gap": 10, "scale": 1.0, "scale_type": "channel"}),
+    ("apollo_mini", {"rank": 1, "update_proj_gap": 10, "scale": 128.0, "scale_type": "tensor"}),
+])  # fmt: skip
+def test_apollo_tracks_apollo_torch(name, hyper):
+    apollo_torch = pytest.importorskip("apollo_torch")
+    data = _data(10)
+    ours_model, ref_model = _mlp(11), _mlp(11)
+    lr = 1e-3 if name == "apollo_mini" else 3e-3
+
+    def groups(model, extra):
+        return [{"params": [p for p in model.parameters() if p.ndim != 2], **extra[0]},
+                {"params": [p for p in model.parameters() if p.ndim == 2], **extra[1]}]  # fmt: skip
+
+    ours = optim.create(name, groups(ours_model, ({"apollo": False}, hyper)), lr=lr)
+    ref_hyper = {**hyper, "proj": "random", "proj_type": "std"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = apollo_torch.APOLLOAdamW(groups(ref_model, ({}, ref_hyper)), lr=lr)
+    ours_losses = _train(ours_model, ours, 80, data)
+    ref_losses = _train(ref_model, ref, 80, data)
+    assert ours_losses[-1] < 0.7 * ours_losses[0]
+    # same projection seeds; the curves agree within a few percent
+    np.testing.assert_allclose(ours_losses, ref_losses, rtol=0.02)
+
+
+def test_apollo_mini_state_under_two_percent_of_adamw():
+    w = torch.nn.Parameter(torch.randn(512, 512))
+    w32 = torch.nn.Parameter(w.detach().clone())
+    mini, adamw = optim.create("apollo_mini", [w]), optim.create("adamw", [w32])
+    for p, opt in ((w, mini), (w32, adamw)):
+        p.grad = torch.randn(512, 512)
+        opt.step()
+    assert optim.state_bytes(mini) / optim.state_bytes(adamw) < 0.02

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from qworkbench.optim._adam8bit import Adam8bit
+from qworkbench.optim._apollo import Apollo, ApolloMini
 from qworkbench.optim._galore import GaLoreAdamW, galore_projector
 from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
 from qworkbench.optim._muon import Muon, muon_param_groups, newton_schulz
@@ -34,6 +35,8 @@ __all__ = [
     "AdamSPSA",
     "spsa_gradient",
     "Adam8bit",
+    "Apollo",
+    "ApolloMini",
     "GaLoreAdamW",
     "galore_projector",
     "Muon",
@@ -50,6 +53,8 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
     "adam_spsa": (AdamSPSA, {}),
     "galore_adamw": (GaLoreAdamW, {}),
     "adam8bit": (Adam8bit, {}),
+    "apollo": (Apollo, {}),
+    "apollo_mini": (ApolloMini, {}),
     "muon": (Muon, {"lr": 1e-3}),
 }
 
