@@ -229,3 +229,30 @@ def test_apollo_mini_state_under_two_percent_of_adamw():
         p.grad = torch.randn(512, 512)
         opt.step()
     assert optim.state_bytes(mini) / optim.state_bytes(adamw) < 0.02
+
+
+def test_scale_steps_equal_the_formula_and_learn():
+    """One step computed by hand with NumPy; then SCALE learns at a fraction of AdamW's
+    state (momentum on the head only)."""
+    model = _mlp(12)
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    opt = optim.create("scale", model.parameters(), lr=0.01, momentum=0.9)
+    x, y = _data(12)
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    opt.step()
+    weights = [0, 2, 4]  # the three Linear weights; index 4 is the head
+    for k in weights:
+        g = grads[k] * (0.1 if k == 4 else 1.0)  # first momentum step: (1 - beta) g
+        expected = before[k] - 0.01 * g / (np.linalg.norm(g, axis=0, keepdims=True) + 1e-8)
+        np.testing.assert_allclose(list(model.parameters())[k].detach().numpy(), expected,
+                                   rtol=1e-5, atol=1e-7)  # fmt: skip
+    model = _mlp(12)
+    losses = _train(model, optim.create("scale", model.parameters(), lr=0.02), 80, _data(12))
+    assert losses[-1] < 0.5 * losses[0]
+    scale_model, adamw_model = _mlp(12), _mlp(12)
+    scale = optim.create("scale", scale_model.parameters())
+    adamw = optim.create("adamw", adamw_model.parameters())
+    _train(scale_model, scale, 1, _data(12))
+    _train(adamw_model, adamw, 1, _data(12))
+    assert optim.state_bytes(scale) < 0.2 * optim.state_bytes(adamw)

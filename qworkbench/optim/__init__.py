@@ -21,6 +21,7 @@ from qworkbench.optim._apollo import Apollo, ApolloMini
 from qworkbench.optim._galore import GaLoreAdamW, galore_projector
 from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
 from qworkbench.optim._muon import Muon, muon_param_groups, newton_schulz
+from qworkbench.optim._scale import Scale, column_normalize
 from qworkbench.optim._spsa import SPSA, AdamSPSA, spsa_gradient
 
 __all__ = [
@@ -39,6 +40,8 @@ __all__ = [
     "ApolloMini",
     "GaLoreAdamW",
     "galore_projector",
+    "Scale",
+    "column_normalize",
     "Muon",
     "muon_param_groups",
     "newton_schulz",
@@ -55,6 +58,7 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
     "adam8bit": (Adam8bit, {}),
     "apollo": (Apollo, {}),
     "apollo_mini": (ApolloMini, {}),
+    "scale": (Scale, {}),
     "muon": (Muon, {"lr": 1e-3}),
 }
 
