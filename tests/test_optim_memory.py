@@ -256,3 +256,46 @@ def test_scale_steps_equal_the_formula_and_learn():
     _train(scale_model, scale, 1, _data(12))
     _train(adamw_model, adamw, 1, _data(12))
     assert optim.state_bytes(scale) < 0.2 * optim.state_bytes(adamw)
+
+
+def test_adam4bit_learns_like_adamw_at_an_eighth_of_the_state():
+    data = _data(14)
+    torch.manual_seed(15)
+    model = torch.nn.Sequential(torch.nn.Linear(32, 256), torch.nn.Tanh(), torch.nn.Linear(256, 8))
+    twin = torch.nn.Sequential(torch.nn.Linear(32, 256), torch.nn.Tanh(), torch.nn.Linear(256, 8))
+    twin.load_state_dict(model.state_dict())
+    four = _train(model, optim.create("adam4bit", model.parameters(), lr=3e-3), 80, data)
+    full = _train(twin, optim.create("adam", twin.parameters(), lr=3e-3), 80, data)
+    assert four[-1] < 0.2 * four[0]
+    # the zero-point-free linear map rounds small second moments up to 1/16 of their
+    # rank-1 scale, so steps shrink: on this toy problem 4-bit Adam ends ~35% above
+    # full Adam (8-bit matches it); the curves still agree early and in trend
+    np.testing.assert_allclose(four[:30], full[:30], rtol=0.05)
+    assert four[-1] < 1.5 * full[-1]
+    w = torch.nn.Parameter(torch.randn(512, 512))
+    w32 = torch.nn.Parameter(w.detach().clone())
+    a4, a32 = optim.create("adam4bit", [w]), optim.create("adam", [w32])
+    for p, opt in ((w, a4), (w32, a32)):
+        p.grad = torch.randn(512, 512)
+        opt.step()
+    assert optim.state_bytes(a4) / optim.state_bytes(a32) < 0.14
+
+
+def test_4bit_quantizers_round_trip_within_their_resolution():
+    from qworkbench.optim._adam4bit import _LINEAR, rank1_scales
+    from qworkbench.optim._quant import dynamic_map, nearest_code, pack4, unpack4
+
+    g = torch.Generator().manual_seed(3)
+    codes = torch.randint(0, 16, (1001,), generator=g, dtype=torch.uint8)
+    assert torch.equal(unpack4(pack4(codes), 1001), codes)
+    table = dynamic_map(True, 4)
+    assert len(table) == 16 and table.min() == -1 and table.max() == 1
+    x = torch.rand(5000, generator=g) * 2 - 1
+    y = table[nearest_code(x, table).long()]
+    assert (x - y).abs().max() <= (table[1:] - table[:-1]).max() / 2 + 1e-7
+    v = torch.rand(64, 32, generator=g) ** 4
+    scaled = v / rank1_scales(v)
+    assert scaled.max() <= 1.0 + 1e-6
+    back = _LINEAR[nearest_code(scaled.reshape(-1), _LINEAR).long()].reshape(v.shape)
+    assert back.min() > 0  # zero-point free: no second moment becomes 0
+    assert ((back - scaled).abs() <= 1 / 32 + 1e-6).all()

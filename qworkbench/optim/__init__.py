@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from qworkbench.optim._adam4bit import Adam4bit
 from qworkbench.optim._adam8bit import Adam8bit
 from qworkbench.optim._apollo import Apollo, ApolloMini
 from qworkbench.optim._galore import GaLoreAdamW, galore_projector
@@ -36,6 +37,7 @@ __all__ = [
     "AdamSPSA",
     "spsa_gradient",
     "Adam8bit",
+    "Adam4bit",
     "Apollo",
     "ApolloMini",
     "GaLoreAdamW",
@@ -56,6 +58,7 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
     "adam_spsa": (AdamSPSA, {}),
     "galore_adamw": (GaLoreAdamW, {}),
     "adam8bit": (Adam8bit, {}),
+    "adam4bit": (Adam4bit, {}),
     "apollo": (Apollo, {}),
     "apollo_mini": (ApolloMini, {}),
     "scale": (Scale, {}),

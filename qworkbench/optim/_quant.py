@@ -17,13 +17,21 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["dynamic_map", "QuantizedTensor", "quantize_blockwise", "dequantize_blockwise"]
+__all__ = [
+    "dynamic_map",
+    "QuantizedTensor",
+    "quantize_blockwise",
+    "dequantize_blockwise",
+    "pack4",
+    "unpack4",
+]
 
 
-@functools.lru_cache(maxsize=2)
-def dynamic_map(signed: bool) -> torch.Tensor:
-    """The 256 sorted code values in [-1, 1] (signed) or [0, 1] (unsigned)."""
-    bits = 7 if signed else 8
+@functools.lru_cache(maxsize=8)
+def dynamic_map(signed: bool, total_bits: int = 8) -> torch.Tensor:
+    """The 2**total_bits sorted code values in [-1, 1] (signed) or [0, 1] (unsigned)."""
+    size = 1 << total_bits
+    bits = total_bits - 1 if signed else total_bits
     values = [0.0]
     for e in range(bits):
         fraction_bits = bits - 1 - e
@@ -39,9 +47,9 @@ def dynamic_map(signed: bool) -> torch.Tensor:
     if signed:
         values[0] = -1.0
     table = torch.tensor(values, dtype=torch.float32)
-    if len(table) < 256:  # pad with the top value so codes stay within 256 entries
-        table = torch.cat([table, table[-1:].expand(256 - len(table))])
-    return table[:256]
+    if len(table) < size:  # pad with the top value so codes stay within the code range
+        table = torch.cat([table, table[-1:].expand(size - len(table))])
+    return table[:size]
 
 
 @dataclass
@@ -55,6 +63,27 @@ class QuantizedTensor:
     block: int
 
 
+def nearest_code(normalized: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Index of the nearest entry of the sorted ``table`` for every value."""
+    upper = torch.searchsorted(table, normalized).clamp(1, len(table) - 1)
+    lower = upper - 1
+    nearer_lower = (normalized - table[lower]).abs() <= (table[upper] - normalized).abs()
+    return torch.where(nearer_lower, lower, upper).to(torch.uint8)
+
+
+def pack4(codes: torch.Tensor) -> torch.Tensor:
+    """Two 4-bit codes per byte (an odd count is padded with a zero code)."""
+    flat = codes.reshape(-1).to(torch.uint8)
+    if len(flat) % 2:
+        flat = torch.cat([flat, flat.new_zeros(1)])
+    return flat[0::2] | (flat[1::2] << 4)
+
+
+def unpack4(packed: torch.Tensor, count: int) -> torch.Tensor:
+    out = torch.stack([packed & 0xF, packed >> 4], dim=1).reshape(-1)
+    return out[:count]
+
+
 def quantize_blockwise(x: torch.Tensor, signed: bool, block: int = 256) -> QuantizedTensor:
     flat = x.detach().float().reshape(-1)
     pad = (-len(flat)) % block
@@ -62,10 +91,7 @@ def quantize_blockwise(x: torch.Tensor, signed: bool, block: int = 256) -> Quant
     absmax = blocks.abs().amax(dim=1).clamp_min(1e-30)
     normalized = (blocks / absmax[:, None]).reshape(-1)
     table = dynamic_map(signed)
-    upper = torch.searchsorted(table, normalized).clamp(1, len(table) - 1)
-    lower = upper - 1
-    nearer_lower = (normalized - table[lower]).abs() <= (table[upper] - normalized).abs()
-    codes = torch.where(nearer_lower, lower, upper).to(torch.uint8)
+    codes = nearest_code(normalized, table)
     return QuantizedTensor(codes[: len(flat)], absmax, x.shape, signed, block)
 
 
