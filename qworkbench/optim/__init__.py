@@ -82,13 +82,17 @@ def create(name: str, params, **hyper) -> torch.optim.Optimizer:
 def state_bytes(optimizer: torch.optim.Optimizer) -> int:
     """Bytes held in the optimizer's per-parameter state (tensors at their real size)."""
 
-    def size(value) -> int:
+    def size(value, depth: int = 0) -> int:
         if isinstance(value, torch.Tensor):
             return value.numel() * value.element_size()
+        if depth > 4:
+            return 0
         if isinstance(value, dict):
-            return sum(size(v) for v in value.values())
+            return sum(size(v, depth + 1) for v in value.values())
         if isinstance(value, list | tuple):
-            return sum(size(v) for v in value)
+            return sum(size(v, depth + 1) for v in value)
+        if hasattr(value, "__dict__"):  # e.g. a reference package's projector object
+            return sum(size(v, depth + 1) for v in vars(value).values())
         return 0
 
     return sum(size(state) for state in optimizer.state.values())
