@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 
+import numba
+import numpy as np
 import torch
 
-from qworkbench.optim._quant import dequantize_blockwise, quantize_blockwise
+from qworkbench.optim._quant import dequantize_blockwise, dynamic_map, quantize_blockwise
 
 __all__ = ["Adam8bit"]
 
@@ -51,12 +53,58 @@ class Adam8bit(torch.optim.Optimizer):
         return loss
 
 
+def _nearest(table, x):
+    """Index of the nearest entry of the sorted ``table`` (binary search)."""
+    lo, hi = 0, table.shape[0] - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if table[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    return lo if x - table[lo] <= table[hi] - x else hi
+
+
+def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, lr_m, b1, b2,
+                bc2, eps, decay, block):  # fmt: skip
+    """Dequantize, update and requantize block by block in one pass (no temporaries)."""
+    n = p.shape[0]
+    blocks = (n + block - 1) // block
+    for k in numba.prange(blocks):
+        start = k * block
+        stop = min(start + block, n)
+        m_local = np.empty(block, dtype=np.float32)
+        v_local = np.empty(block, dtype=np.float32)
+        m_scale, v_scale = m_absmax[k], v_absmax[k]
+        m_max, v_max = np.float32(1e-30), np.float32(1e-30)
+        for i in range(start, stop):
+            m = m_map[m_codes[i]] * m_scale * b1 + (1 - b1) * g[i]
+            v = v_map[v_codes[i]] * v_scale * b2 + (1 - b2) * g[i] * g[i]
+            p[i] = p[i] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
+            m_local[i - start] = m
+            v_local[i - start] = v
+            m_max = max(m_max, abs(m))
+            v_max = max(v_max, v)
+        m_absmax[k] = m_max
+        v_absmax[k] = v_max
+        for i in range(start, stop):
+            m_codes[i] = _nearest(m_map, m_local[i - start] / m_max)
+            v_codes[i] = _nearest(v_map, v_local[i - start] / v_max)
+
+
+_nearest = numba.njit(inline="always", cache=True)(_nearest)
+_fused_step = numba.njit(parallel=True, cache=True)(_fused_step)
+
+
 def adam8bit_update(p, grad, state, group) -> None:
     """One step for one parameter; state holds codes/absmax (8-bit) or float moments."""
     b1, b2 = group["betas"]
     step = int(state.get("step", 0)) + 1
     state["step"] = step
     quantized = p.numel() >= group["min_8bit_size"]
+    if quantized and _fusable(p, grad):
+        _fused(p, grad, state, group, step)
+        return
     if quantized and "m_codes" in state:
         m = _load(state, "m", signed=True, shape=p.shape, block=group["block"])
         v = _load(state, "v", signed=False, shape=p.shape, block=group["block"])
@@ -74,6 +122,41 @@ def adam8bit_update(p, grad, state, group) -> None:
     if quantized:
         _store(state, "m", quantize_blockwise(m, signed=True, block=group["block"]))
         _store(state, "v", quantize_blockwise(v, signed=False, block=group["block"]))
+
+
+def _fusable(p, grad) -> bool:
+    return (
+        p.dtype == torch.float32 and grad.dtype == torch.float32 and p.device.type == "cpu"
+        and p.is_contiguous() and grad.is_contiguous()
+    )  # fmt: skip
+
+
+def _fused(p, grad, state, group, step) -> None:
+    """The CPU fast path: the whole step in one compiled pass over the parameter."""
+    n, block = p.numel(), group["block"]
+    blocks = -(-n // block)
+    if "m_codes" not in state:
+        state["m_codes"] = torch.full((n,), _zero_code(True), dtype=torch.uint8)
+        state["v_codes"] = torch.zeros(n, dtype=torch.uint8)
+        state["m_absmax"] = torch.zeros(blocks, dtype=torch.float32)
+        state["v_absmax"] = torch.zeros(blocks, dtype=torch.float32)
+    for key in ("m_codes", "v_codes"):  # load_state_dict may have cast them
+        if state[key].dtype != torch.uint8:
+            state[key] = state[key].to(torch.uint8)
+    b1, b2 = group["betas"]
+    _fused_step(
+        p.data.view(-1).numpy(), grad.reshape(-1).numpy(),
+        state["m_codes"].numpy(), state["v_codes"].numpy(),
+        state["m_absmax"].numpy(), state["v_absmax"].numpy(),
+        dynamic_map(True).numpy(), dynamic_map(False).numpy(),
+        np.float32(group["lr"] / (1 - b1**step)), np.float32(b1), np.float32(b2),
+        np.float32(1 - b2**step), np.float32(group["eps"]),
+        np.float32(1 - group["lr"] * group["weight_decay"]), block,
+    )  # fmt: skip
+
+
+def _zero_code(signed: bool) -> int:
+    return int(torch.argmin(dynamic_map(signed).abs()))
 
 
 def _store(state, name, q) -> None:
