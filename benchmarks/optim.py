@@ -265,8 +265,10 @@ def main() -> None:
         rows.append(run(name, factory, train, val, vocab, args))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"config": {k: str(v) for k, v in vars(args).items()},
-                               "rows": rows}, indent=1))  # fmt: skip
+    # no machine paths in the results: the corpus by name only
+    config = {k: str(v) for k, v in vars(args).items() if k not in ("corpus", "out")}
+    config["corpus"] = args.corpus.name
+    tmp.write_text(json.dumps({"config": config, "rows": rows}, indent=1))
     os.replace(tmp, args.out)
     plot(rows, args.out.with_name("optim_loss.png"))
     adamw = next((r for r in rows if r["optimizer"] == "torch AdamW"), rows[0])

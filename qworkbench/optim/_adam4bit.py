@@ -11,11 +11,10 @@ Codes are packed two per byte. Tensors under ``min_4bit_size`` keep float32 mome
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from qworkbench.optim._apollo import _adam_update
+from qworkbench.optim._base import PerParameterOptimizer, check_common
 from qworkbench.optim._quant import dynamic_map, nearest_code, pack4, unpack4
 
 __all__ = ["Adam4bit", "rank1_scales"]
@@ -33,7 +32,7 @@ def rank1_scales(v: torch.Tensor) -> torch.Tensor:
     return torch.minimum(rows, cols).clamp_min(1e-30).reshape(v.shape)
 
 
-class Adam4bit(torch.optim.Optimizer):
+class Adam4bit(PerParameterOptimizer):
     """AdamW with 4-bit first (block-wise, dynamic map) and second (rank-1, linear)
     moments.
 
@@ -45,32 +44,18 @@ class Adam4bit(torch.optim.Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  block=128, min_4bit_size=4096):  # fmt: skip
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be positive and finite, got {lr}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        check_common(lr=lr, betas=betas, weight_decay=weight_decay)
         if not (isinstance(block, int) and block >= 16 and block % 2 == 0):
             raise ValueError(f"block must be an even integer >= 16, got {block!r}")
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "block": block, "min_4bit_size": min_4bit_size}  # fmt: skip
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if p.numel() < group["min_4bit_size"]:
-                    _adam_update(p, p.grad, state, group, lambda u: u)
-                else:
-                    adam4bit_update(p, p.grad, state, group)
-        return loss
+    def _update(self, p, grad, state, group) -> None:
+        if p.numel() < group["min_4bit_size"]:
+            _adam_update(p, grad, state, group, lambda u: u)
+        else:
+            adam4bit_update(p, grad, state, group)
 
 
 def adam4bit_update(p, grad, state, group) -> None:

@@ -8,18 +8,17 @@ with the unsigned one, one absmax per 256-element block. Tensors with fewer than
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 import torch
 
+from qworkbench.optim._base import PerParameterOptimizer, check_common
 from qworkbench.optim._quant import dequantize_blockwise, dynamic_map, quantize_blockwise
 
 __all__ = ["Adam8bit"]
 
 
-class Adam8bit(torch.optim.Optimizer):
+class Adam8bit(PerParameterOptimizer):
     """Adam(W) with 8-bit block-wise quantized moments.
 
     Args:
@@ -30,27 +29,15 @@ class Adam8bit(torch.optim.Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  block=256, min_8bit_size=4096):  # fmt: skip
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be positive and finite, got {lr}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        check_common(lr=lr, betas=betas, weight_decay=weight_decay)
         if not (isinstance(block, int) and block >= 16):
             raise ValueError(f"block must be an integer >= 16, got {block!r}")
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "block": block, "min_8bit_size": min_8bit_size}  # fmt: skip
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    adam8bit_update(p, p.grad, self.state[p], group)
-        return loss
+    def _update(self, p, grad, state, group) -> None:
+        adam8bit_update(p, grad, state, group)
 
 
 def _nearest(table, x):

@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from qworkbench.optim._base import PerParameterOptimizer, check_common
+
 __all__ = ["Apollo", "ApolloMini"]
 
 _GAMMA = 1.01
@@ -34,7 +36,7 @@ def _next_seed(seed: int, advance: int = 15) -> int:
     return int(draws[-1])
 
 
-class Apollo(torch.optim.Optimizer):
+class Apollo(PerParameterOptimizer):
     """APOLLO (channel-wise scaling, rank ``rank``) with AdamW for non-matrix parameters.
 
     Args:
@@ -50,10 +52,7 @@ class Apollo(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
                  rank=256, update_proj_gap=200, scale=1.0, scale_type="channel", seed=0,
                  apollo=True):  # fmt: skip
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be positive and finite, got {lr}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        check_common(lr=lr, betas=betas, weight_decay=weight_decay)
         if not (isinstance(rank, int) and rank >= 1):
             raise ValueError(f"rank must be a positive integer, got {rank!r}")
         if not (isinstance(update_proj_gap, int) and update_proj_gap >= 1):
@@ -67,26 +66,18 @@ class Apollo(torch.optim.Optimizer):
                     "scale_type": scale_type, "seed": seed, "apollo": apollo}  # fmt: skip
         super().__init__(params, defaults)
         self._projections: dict = {}  # (param id, seed) -> matrix, rebuilt from the seed
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
         index = 0
-        for group in self.param_groups:
+        for group in self.param_groups:  # parameter k's first projection: seed + k
             for p in group["params"]:
                 index += 1
-                if p.grad is None:
-                    continue
-                state = self.state[p]
                 if group["apollo"] and p.ndim == 2:
-                    state.setdefault("proj_seed", group["seed"] + index)
-                    self._apollo_update(p, p.grad, state, group)
-                else:
-                    _adam_update(p, p.grad, state, group, lambda u: u)
-        return loss
+                    self.state[p]["proj_seed"] = group["seed"] + index
+
+    def _update(self, p, grad, state, group) -> None:
+        if group["apollo"] and p.ndim == 2:
+            self._apollo_update(p, grad, state, group)
+        else:
+            _adam_update(p, grad, state, group, lambda u: u)
 
     def _apollo_update(self, p, grad, state, group) -> None:
         step = int(state.get("step", 0))

@@ -14,6 +14,8 @@ import math
 
 import torch
 
+from qworkbench.optim._base import PerParameterOptimizer, check_common
+
 __all__ = ["GaLoreAdamW", "galore_projector"]
 
 _PROJ_TYPES = ("std", "reverse_std", "left", "right", "full")
@@ -62,7 +64,7 @@ def _project_back(low, side, proj):
     return proj[0] @ low @ proj[1]
 
 
-class GaLoreAdamW(torch.optim.Optimizer):
+class GaLoreAdamW(PerParameterOptimizer):
     """AdamW with GaLore gradient projection on 2-D parameters.
 
     Args:
@@ -78,14 +80,9 @@ class GaLoreAdamW(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
                  rank=128, update_proj_gap=200, scale=0.25, proj_type="std", svd="full",
                  galore=True):  # fmt: skip
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be positive and finite, got {lr}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
+        check_common(lr=lr, betas=betas, weight_decay=weight_decay)
         if not eps > 0:
             raise ValueError(f"eps must be positive, got {eps}")
-        if not weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         if not (isinstance(rank, int) and rank >= 1):
             raise ValueError(f"rank must be a positive integer, got {rank!r}")
         if not (isinstance(update_proj_gap, int) and update_proj_gap >= 1):
@@ -99,18 +96,8 @@ class GaLoreAdamW(torch.optim.Optimizer):
                     "proj_type": proj_type, "svd": svd, "galore": galore}  # fmt: skip
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                galore_adamw_update(p, p.grad, self.state[p], group)
-        return loss
+    def _update(self, p, grad, state, group) -> None:
+        galore_adamw_update(p, grad, state, group)
 
 
 def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:

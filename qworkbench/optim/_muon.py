@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from qworkbench.optim._base import PerParameterOptimizer, check_common
+
 __all__ = ["Muon", "newton_schulz", "muon_param_groups"]
 
 _NS = (3.4445, -4.7750, 2.0315)
@@ -50,7 +52,7 @@ def muon_param_groups(model: torch.nn.Module, **hyper) -> list[dict]:
     return [{"params": hidden, "muon": True, **hyper}, {"params": other, "muon": False}]
 
 
-class Muon(torch.optim.Optimizer):
+class Muon(PerParameterOptimizer):
     """Muon on 2-D parameters of ``muon=True`` groups, AdamW elsewhere.
 
     Args:
@@ -62,37 +64,19 @@ class Muon(torch.optim.Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.95, nesterov=True, ns_steps=5,
                  betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0, muon=True):  # fmt: skip
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be positive and finite, got {lr}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        check_common(lr=lr, betas=betas, weight_decay=weight_decay, momentum=momentum)
         if not (isinstance(ns_steps, int) and ns_steps >= 1):
             raise ValueError(f"ns_steps must be a positive integer, got {ns_steps!r}")
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"betas must lie in [0, 1), got {betas}")
-        if not weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov, "ns_steps": ns_steps,
                     "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "muon": muon}  # fmt: skip
         super().__init__(params, defaults)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if group["muon"] and p.ndim == 2:
-                    muon_update(p, p.grad, state, group)
-                else:
-                    adamw_update(p, p.grad, state, group)
-        return loss
+    def _update(self, p, grad, state, group) -> None:
+        if group["muon"] and p.ndim == 2:
+            muon_update(p, grad, state, group)
+        else:
+            adamw_update(p, grad, state, group)
 
 
 def muon_update(p, grad, state, group) -> None:

@@ -11,11 +11,10 @@ matrix for the head. Parameters that are not matrices get AdamW.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from qworkbench.optim._apollo import _adam_update
+from qworkbench.optim._base import PerParameterOptimizer, check_common
 
 __all__ = ["Scale", "column_normalize"]
 
@@ -25,7 +24,7 @@ def column_normalize(m: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return m / (m.norm(dim=0, keepdim=True) + eps)
 
 
-class Scale(torch.optim.Optimizer):
+class Scale(PerParameterOptimizer):
     """SCALE on 2-D parameters, AdamW on the rest.
 
     Args:
@@ -38,12 +37,7 @@ class Scale(torch.optim.Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.9, betas=(0.9, 0.999), eps=1e-8,
                  weight_decay=0.0, last_layer=None):  # fmt: skip
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be positive and finite, got {lr}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
-        if not weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        check_common(lr=lr, betas=betas, weight_decay=weight_decay, momentum=momentum)
         defaults = {"lr": lr, "momentum": momentum, "betas": tuple(betas), "eps": eps,
                     "weight_decay": weight_decay, "last_layer": last_layer}  # fmt: skip
         super().__init__(params, defaults)
@@ -54,25 +48,14 @@ class Scale(torch.optim.Optimizer):
             self._head = {id(p) for g in self.param_groups if g["last_layer"]
                           for p in g["params"] if p.ndim == 2}  # fmt: skip
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if p.ndim != 2:
-                    _adam_update(p, p.grad, state, group, lambda u: u)
-                    continue
-                direction = p.grad
-                if id(p) in self._head:
-                    m = state.setdefault("momentum_buffer", torch.zeros_like(p))
-                    m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
-                    direction = m
-                p.mul_(1 - group["lr"] * group["weight_decay"])
-                p.add_(column_normalize(direction), alpha=-group["lr"])
-        return loss
+    def _update(self, p, grad, state, group) -> None:
+        if p.ndim != 2:
+            _adam_update(p, grad, state, group, lambda u: u)
+            return
+        direction = grad
+        if id(p) in self._head:
+            m = state.setdefault("momentum_buffer", torch.zeros_like(p))
+            m.mul_(group["momentum"]).add_(grad, alpha=1 - group["momentum"])
+            direction = m
+        p.mul_(1 - group["lr"] * group["weight_decay"])
+        p.add_(column_normalize(direction), alpha=-group["lr"])
