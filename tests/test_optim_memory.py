@@ -92,6 +92,10 @@ def test_galore_state_bytes_ratio_for_512_square_rank_128():
 @pytest.mark.parametrize(("name", "hyper"), [
     ("galore_adamw", {"rank": 4, "update_proj_gap": 3}),
     ("adam8bit", {"min_8bit_size": 1024}),
+    ("adam4bit", {"min_4bit_size": 1024}),
+    ("apollo", {"rank": 4, "update_proj_gap": 3}),
+    ("apollo_mini", {"update_proj_gap": 3}),
+    ("scale", {}),
     ("muon", {}),
 ])  # fmt: skip
 def test_checkpoint_continues_identically(name, hyper):
