@@ -150,6 +150,8 @@ def make_optimizers(args):
         "qworkbench adam4bit": ours("adam4bit"),
         "qworkbench muon": lambda m: optim.create("muon", optim.muon_param_groups(m), lr=lr),
         "qworkbench scale": lambda m: optim.create("scale", m.parameters(), lr=lr * 3),
+        "qworkbench subset_norm": lambda m: optim.create("subset_norm", m.parameters(),
+                                                         lr=lr * 10, rank=rank),
     }  # fmt: skip
     try:
         import galore_torch

@@ -96,6 +96,7 @@ def test_galore_state_bytes_ratio_for_512_square_rank_128():
     ("apollo", {"rank": 4, "update_proj_gap": 3}),
     ("apollo_mini", {"update_proj_gap": 3}),
     ("scale", {}),
+    ("subset_norm", {"rank": 2, "update_proj_gap": 3}),
     ("muon", {}),
 ])  # fmt: skip
 def test_checkpoint_continues_identically(name, hyper):
@@ -305,3 +306,33 @@ def test_4bit_quantizers_round_trip_within_their_resolution():
     error = (back - scaled).abs()
     assert (error[scaled >= 1 / 16] <= 1 / 32 + 1e-6).all()  # half the grid spacing
     assert (error <= 1 / 16 + 1e-6).all()  # below the first code: rounded up to it
+
+
+def test_subset_norm_steps_equal_the_formula_and_learn():
+    """Two steps against the paper's update computed with NumPy (SVD basis included)."""
+    rng = np.random.default_rng(20)
+    w0 = rng.normal(size=(6, 10))
+    grads = [rng.normal(size=(6, 10)) for _ in range(2)]
+    w = torch.nn.Parameter(torch.tensor(w0))
+    opt = optim.create("subset_norm", [w], lr=0.1, momentum=0.9, rank=2, update_proj_gap=5)
+    acc, m, expected = np.zeros(6), np.zeros((2, 10)), w0.copy()
+    basis = np.linalg.svd(grads[0], full_matrices=False)[0][:, :2]  # fixed for 5 steps
+    for g in grads:
+        w.grad = torch.tensor(g)
+        opt.step()
+        acc += (g**2).sum(axis=1)  # rows are the subsets (10 >= 6)
+        low = basis.T @ g
+        m = 0.9 * m + 0.1 * low
+        direction = basis @ m + (g - basis @ low)
+        expected -= 0.1 * direction / (np.sqrt(acc)[:, None] + 1e-8)
+    np.testing.assert_allclose(w.detach().numpy(), expected, atol=1e-10)
+    model = _mlp(21)
+    losses = _train(model, optim.create("subset_norm", model.parameters(), lr=0.05), 80,
+                    _data(21))  # fmt: skip
+    assert losses[-1] < 0.5 * losses[0]
+    big = torch.nn.Parameter(torch.randn(512, 512))
+    sn = optim.create("subset_norm", [big], rank=16)
+    big.grad = torch.randn(512, 512)
+    sn.step()
+    # 512 shared accumulators + a 512 x 16 basis + 16 x 512 momentum vs Adam's 2 x 512^2
+    assert optim.state_bytes(sn) < 0.07 * (2 * 512 * 512 * 4)

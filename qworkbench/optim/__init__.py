@@ -24,6 +24,7 @@ from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
 from qworkbench.optim._muon import Muon, muon_param_groups, newton_schulz
 from qworkbench.optim._scale import Scale, column_normalize
 from qworkbench.optim._spsa import SPSA, AdamSPSA, spsa_gradient
+from qworkbench.optim._subset_norm import SubsetNorm
 
 __all__ = [
     "OPTIMIZERS",
@@ -43,6 +44,7 @@ __all__ = [
     "GaLoreAdamW",
     "galore_projector",
     "Scale",
+    "SubsetNorm",
     "column_normalize",
     "Muon",
     "muon_param_groups",
@@ -62,6 +64,7 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
     "apollo": (Apollo, {}),
     "apollo_mini": (ApolloMini, {}),
     "scale": (Scale, {}),
+    "subset_norm": (SubsetNorm, {}),
     "muon": (Muon, {"lr": 1e-3}),
 }
 
