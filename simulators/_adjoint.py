@@ -10,21 +10,25 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench.circuit import GATES
-from simulators._plan import Gate, _make_step
+from simulators._plan import Plan
 
 __all__ = ["adjoint_gradient"]
 
 
-def adjoint_gradient(kernels, phi, gates: list[Gate], params, pauli, dtype):
-    """Gradients (batch, n_params) given the final states ``phi`` (overwritten)."""
+def adjoint_gradient(kernels, phi, per_gate: Plan, params, pauli, dtype):
+    """Gradients (batch, n_params) given the final states ``phi`` (overwritten).
+
+    ``per_gate`` is the circuit's plan without fusion (one step per gate, ``u`` expanded
+    to one-angle rotations), so fixed operands come precomputed from the plan cache.
+    """
     from simulators.statevector import apply_step
 
     xs, zs, coeffs = pauli
     batch = len(params)
     lam = kernels.apply_pauli_sum(phi, xs, zs, coeffs)
     grads = np.zeros((batch, params.shape[1]))
-    for gate in reversed(gates):
-        step = _make_step([gate], gate.qubits)
+    for step in reversed(per_gate.steps):
+        (gate,) = step.gates
         if gate.is_parameterized:
             slot, scale = gate.slots[0], gate.scales[0]
             mu = kernels.xp.array(phi, copy=True)

@@ -265,25 +265,6 @@ def apply_kq(state, sorted_qubits, offsets, mats):
 
 
 @njit(**_OPTS)
-def apply_controlled_1q(state, control, target, mats):
-    """2x2 ``mats`` on ``target`` where ``control`` is 1."""
-    batch, dim = state.shape
-    quarter = dim >> 2
-    shared = mats.shape[0] == 1
-    lo, hi = min(control, target), max(control, target)
-    sc, st = 1 << control, 1 << target
-    for t in prange(batch * quarter):
-        b = t // quarter
-        i0 = _insert_zero(_insert_zero(t - b * quarter, lo), hi) | sc
-        i1 = i0 | st
-        m = mats[0] if shared else mats[b]
-        a0 = state[b, i0]
-        a1 = state[b, i1]
-        state[b, i0] = m[0, 0] * a0 + m[0, 1] * a1
-        state[b, i1] = m[1, 0] * a0 + m[1, 1] * a1
-
-
-@njit(**_OPTS)
 def apply_diagonal(state, qubits, diags):
     """Multiply by a diagonal on ``qubits`` (bit k of the diagonal index is qubits[k])."""
     batch, dim = state.shape

@@ -14,7 +14,7 @@ import numpy as np
 
 from qworkbench.circuit import Circuit, Parameter
 
-__all__ = ["parameter_shift_gradient"]
+__all__ = ["parameter_shift_gradient", "shift_gradient"]
 
 _SQRT2 = np.sqrt(2.0)
 _TWO_TERM = ((np.pi / 2, 0.5),)
@@ -70,3 +70,15 @@ def parameter_shift_gradient(sim, circuit: Circuit, observable, values: np.ndarr
         _name, slot, scale, _offset = occ[k]
         grads[:, slot] += weight * scale * e
     return grads
+
+
+def shift_gradient(sim, circuit: Circuit, observable, params):
+    """``sim.gradient`` for simulators without adjoint differentiation: (n_params,) or
+    (batch, n_params) like the statevector simulator's."""
+    from simulators._plan import bind_params
+
+    values, batched = bind_params(params, circuit.parameters)
+    if values is None:
+        return np.zeros(0)
+    grads = parameter_shift_gradient(sim, circuit, observable, values)
+    return grads if batched else grads[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
+from simulators.statevector import check_shots
 
 __all__ = ["estimate_expval"]
 
@@ -32,8 +33,7 @@ def _basis_rotation(circuit: Circuit, group: PauliSum) -> tuple[Circuit, int]:
 
 def estimate_expval(sim, circuit: Circuit, observable: PauliSum, params, shots: int, seed):
     """<H> estimated from ``shots`` shots per qubit-wise commuting group; (batch,) or float."""
-    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-        raise ValueError(f"shots must be a positive integer, got {shots!r}")
+    check_shots(shots)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n = circuit.num_qubits
     outcomes = np.arange(1 << n)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
+from qworkbench._seed import int_seed
 from simulators._plan import bind_params
-from simulators._shift import parameter_shift_gradient
-from simulators.statevector import as_pauli_sum
+from simulators._shift import shift_gradient
+from simulators.statevector import as_pauli_sum, check_shots
 
 __all__ = ["AerStatevectorSimulator"]
 
@@ -82,21 +83,17 @@ class AerStatevectorSimulator:
         return values if batched else values[0].item()
 
     def gradient(self, circuit: Circuit, observable: PauliSum, params):
-        values, batched = bind_params(params, circuit.parameters)
-        if values is None:
-            return np.zeros(0)
-        grads = parameter_shift_gradient(self, circuit, observable, values)
-        return grads if batched else grads[0]
+        """d<H>/d(params) by the parameter-shift rule."""
+        return shift_gradient(self, circuit, observable, params)
 
     def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
-        if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-            raise ValueError(f"shots must be a positive integer, got {shots!r}")
+        check_shots(shots)
         values, batched = bind_params(params, circuit.parameters)
         if batched:
             raise ValueError("sample takes one parameter set; got a batch")
         bound = circuit if values is None else circuit.bind(values[0])
         if not any(op.name == "measure" for op in bound):
             bound = bound.copy().measure_all()
-        seed = int(np.random.default_rng(seed).integers(2**31)) if seed is not None else None
+        seed = int_seed(seed)
         result = self._backend.run(bound.to_qiskit(), shots=int(shots), seed_simulator=seed)
         return dict(result.result().get_counts())

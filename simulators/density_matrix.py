@@ -18,7 +18,7 @@ from qworkbench import Circuit, PauliSum
 from qworkbench._memory import check_allocation
 from simulators._kernels import get_kernels
 from simulators._plan import Gate, bind_params, gates_of
-from simulators._shift import parameter_shift_gradient
+from simulators._shift import shift_gradient
 from simulators.noise import NoiseModel, pauli_weights
 from simulators.statevector import as_pauli_sum, counts_from_probabilities, pauli_arrays
 
@@ -297,15 +297,9 @@ class DensityMatrixSimulator:
             return estimate_expval(self, circuit, observable, params, shots, seed)
         state, batched = self._run(circuit, params)
         xp = self.kernels.xp
-        n = circuit.num_qubits
-        s = np.arange(1 << n, dtype=np.int64)
-        xs, zs, coeffs = pauli_arrays(observable)
         total = xp.zeros(state.shape[0], dtype=xp.complex128)
-        for x, z, c in zip(xs.tolist(), zs.tolist(), coeffs.tolist()):
-            # index and sign arrays built with NumPy, moved to the state's device
-            sign = xp.asarray(1.0 - 2.0 * (np.bitwise_count(s & z) & 1))
-            index = xp.asarray(s + ((s ^ x) << n))
-            total += c * (state[:, index] * sign).sum(axis=1)
+        for index, sign, c in _trace_terms(observable, circuit.num_qubits):
+            total += c * (state[:, xp.asarray(index)] * xp.asarray(sign)).sum(axis=1)
         values = self.kernels.to_numpy(total)
         values = values.real if observable.is_hermitian() else values
         return values if batched else values[0].item()
@@ -324,11 +318,7 @@ class DensityMatrixSimulator:
 
     def gradient(self, circuit: Circuit, observable: PauliSum, params):
         """d<H>/d(params) by the parameter-shift rule (exact under gate noise)."""
-        values, batched = bind_params(params, circuit.parameters)
-        if values is None:
-            return np.zeros(0)
-        grads = parameter_shift_gradient(self, circuit, observable, values)
-        return grads if batched else grads[0]
+        return shift_gradient(self, circuit, observable, params)
 
     def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
         """Counts (qubit 0 / clbit 0 rightmost), readout errors included."""
@@ -336,6 +326,21 @@ class DensityMatrixSimulator:
         if probs.ndim != 1:
             raise ValueError("sample takes one parameter set; got a batch")
         return counts_from_probabilities(probs, circuit, shots, seed)
+
+
+def _trace_terms(observable: PauliSum, n: int):
+    """Per Pauli term: the vec(rho) indices of rho[s, s ^ x], the signs (-1)^{|z & s|} and
+    the coefficient (times i^{|x&z|}); built once per observable and kept with it."""
+
+    def build():
+        s = np.arange(1 << n, dtype=np.int64)
+        xs, zs, coeffs = pauli_arrays(observable)
+        return [
+            (s + ((s ^ x) << n), 1.0 - 2.0 * (np.bitwise_count(s & z) & 1), c)
+            for x, z, c in zip(xs.tolist(), zs.tolist(), coeffs.tolist())
+        ]
+
+    return observable.memo(("density_matrix_terms", n), build)
 
 
 def _apply_readout(probs: np.ndarray, n: int, noise: NoiseModel) -> np.ndarray:

@@ -13,11 +13,12 @@ import itertools
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
+from qworkbench._seed import int_seed
 from qworkbench.circuit._analysis import first_non_clifford
 from qworkbench.circuit._stim import append_operation
 from qworkbench.errors import NotCliffordError
 from simulators.noise import NoiseModel
-from simulators.statevector import as_pauli_sum
+from simulators.statevector import as_pauli_sum, check_shots
 
 __all__ = ["StabilizerSimulator", "AutoSimulator"]
 
@@ -127,8 +128,7 @@ class StabilizerSimulator:
     def sample_bits(self, circuit: Circuit, shots: int, seed=None, params=None) -> np.ndarray:
         """Raw shots, shape (shots, num_clbits), column c = clbit c (all qubits measured
         into clbit q = qubit q when the circuit has no measurements)."""
-        if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-            raise ValueError(f"shots must be a positive integer, got {shots!r}")
+        check_shots(shots)
         if params is not None:
             circuit = circuit.bind(params)
         key = circuit.structure_key()
@@ -142,7 +142,7 @@ class StabilizerSimulator:
                 self._layouts.pop(next(iter(self._layouts)))
         circuit, clbits = layout
         program, _ = self._program(circuit)
-        bits = program.compile_sampler(seed=_int_seed(seed)).sample(int(shots))
+        bits = program.compile_sampler(seed=int_seed(seed)).sample(int(shots))
         if np.array_equal(clbits, np.arange(circuit.num_clbits)):
             return bits
         columns = np.zeros((int(shots), circuit.num_clbits), dtype=bool)
@@ -165,7 +165,7 @@ class StabilizerSimulator:
     def sample_detectors(stim_circuit, shots: int, seed=None):
         """(detection events, observable flips) of a ``stim.Circuit`` with detectors
         (e.g. ``stim.Circuit.generated("surface_code:rotated_memory_x", ...)``)."""
-        sampler = stim_circuit.compile_detector_sampler(seed=_int_seed(seed))
+        sampler = stim_circuit.compile_detector_sampler(seed=int_seed(seed))
         return sampler.sample(int(shots), separate_observables=True)
 
 
@@ -180,14 +180,6 @@ def _survival(channel, qubits, pauli) -> float:
             anticommuting ^= int(e != "I" and o != "_" and e != o)
         flip += p * anticommuting
     return 1.0 - 2.0 * flip
-
-
-def _int_seed(seed):
-    if seed is None or isinstance(seed, int | np.integer):
-        return None if seed is None else int(seed)
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(2**63))
-    raise TypeError(f"seed must be an int or numpy Generator, got {seed!r}")
 
 
 class AutoSimulator:

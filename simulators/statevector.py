@@ -14,7 +14,15 @@ from simulators._kernels import get_kernels
 from simulators._plan import Plan, PlanCache, bind_params
 from simulators._program import SMALL_MAX_QUBITS
 
-__all__ = ["StatevectorSimulator", "run_plan", "apply_step", "as_pauli_sum", "pauli_arrays"]
+__all__ = [
+    "StatevectorSimulator",
+    "run_plan",
+    "apply_step",
+    "as_pauli_sum",
+    "pauli_arrays",
+    "check_shots",
+    "counts_from_probabilities",
+]
 
 _PRECISIONS = {"double": np.complex128, "single": np.complex64}
 _MAX_QUBITS = 40
@@ -173,10 +181,12 @@ class StatevectorSimulator:
         what = f"{batch} statevector(s) of {n} qubits ({self.precision})"
         check_allocation(nbytes, what, limit)
 
-    def _prepare(self, circuit: Circuit, params, copies: int = 1, expand_u: bool = False):
+    def _prepare(self, circuit: Circuit, params, copies: int = 1, expand_u: bool = False,
+                 fusion: int | None = None):  # fmt: skip
         if not isinstance(circuit, Circuit):
             raise TypeError(f"expected a qworkbench Circuit, got {type(circuit).__name__}")
-        plan, gates, parameters = self._plans.get(circuit, self.fusion, expand_u)
+        fusion = self.fusion if fusion is None else fusion
+        plan, gates, parameters = self._plans.get(circuit, fusion, expand_u)
         values, batched = bind_params(params, parameters)
         batch = 1 if values is None else len(values)
         self._check(circuit, batch, copies)
@@ -239,13 +249,16 @@ class StatevectorSimulator:
         from simulators._adjoint import adjoint_gradient
 
         pauli = pauli_arrays(as_pauli_sum(observable, circuit.num_qubits))
-        plan, gates, values, batch, batched = self._prepare(circuit, params, 4, expand_u=True)
+        # the backward sweep needs one step per gate (fusion 0), cached like any plan
+        per_gate, _, values, batch, batched = self._prepare(
+            circuit, params, 4, expand_u=True, fusion=0
+        )
         if values is None or values.shape[1] == 0:
             grads = np.zeros((batch, 0))
         else:
             fused, *_ = self._plans.get(circuit, self.fusion)
             psi = self._forward(circuit, fused, values, batch)
-            grads = adjoint_gradient(self.kernels, psi, gates, values, pauli, self.dtype)
+            grads = adjoint_gradient(self.kernels, psi, per_gate, values, pauli, self.dtype)
         return grads if batched else grads[0]
 
     def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
@@ -254,14 +267,15 @@ class StatevectorSimulator:
         With ``measure`` operations the bitstring holds the clbits they write (unwritten
         clbits read 0); without, every qubit is measured.
         """
-        _check_shots(shots)
+        check_shots(shots)
         probs = self.probabilities(circuit, params)
         if probs.ndim != 1:
             raise ValueError("sample takes one parameter set; got a batch")
         return counts_from_probabilities(probs, circuit, shots, seed)
 
 
-def _check_shots(shots) -> None:
+def check_shots(shots) -> None:
+    """Refuse anything but a positive integer number of shots, naming it."""
     if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
         raise ValueError(f"shots must be a positive integer, got {shots!r}")
 
@@ -269,7 +283,7 @@ def _check_shots(shots) -> None:
 def counts_from_probabilities(probs, circuit: Circuit, shots: int, seed=None) -> dict[str, int]:
     """Counts of ``shots`` draws from ``probs`` (index bit q = qubit q), mapped through the
     circuit's measurements to clbits (all qubits when it has none); reproducible by seed."""
-    _check_shots(shots)
+    check_shots(shots)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     p = np.asarray(probs, dtype=np.float64)
     counts = rng.multinomial(int(shots), p / p.sum())

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from qworkbench._seed import int_seed
+
 __all__ = ["OptimizeResult", "minimize", "METHODS"]
 
 _SCIPY = {"cobyla": "COBYLA", "l-bfgs-b": "L-BFGS-B", "nelder-mead": "Nelder-Mead"}
@@ -152,7 +154,7 @@ def _torch(objective, x0, method, maxiter, seed, callback, jac, options) -> Opti
 
     x = torch.tensor(x0, dtype=torch.float64, requires_grad=False)
     if method in ("spsa", "adam_spsa"):
-        options = {"seed": _int_seed(seed), **options}
+        options = {"seed": int_seed(seed), **options}
     opt = create(method, [x], **options)
 
     def closure():
@@ -178,11 +180,3 @@ def _torch(objective, x0, method, maxiter, seed, callback, jac, options) -> Opti
         success=True,
         message=f"{maxiter} iterations",
     )
-
-
-def _int_seed(seed) -> int | None:
-    if seed is None or isinstance(seed, int | np.integer):
-        return None if seed is None else int(seed)
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(2**63))
-    raise TypeError(f"seed must be an int or numpy Generator, got {seed!r}")
