@@ -10,26 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-import time
 
 import numpy as np
 
 from qworkbench import Circuit, Parameter, PauliSum
+
+try:  # run as a script or as a module
+    from benchmarks._timing import timeit
+except ImportError:  # pragma: no cover
+    from _timing import timeit
 from simulators import get_simulator
 from simulators.noise import NoiseModel
 
 P1, P2 = 0.001, 0.01
-
-
-def timeit(fn, repeats: int = 5) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def workload(n: int, seed: int):

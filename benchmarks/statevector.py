@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import time
 from dataclasses import asdict, dataclass
 
@@ -23,8 +22,10 @@ from qworkbench import Circuit, Parameter, PauliSum
 
 try:  # run as a script or as a module
     from benchmarks import _peers
+    from benchmarks._timing import timeit
 except ImportError:  # pragma: no cover
     import _peers
+    from _timing import timeit
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,6 @@ class Row:
     simulator: str
     seconds: float
     value: float  # GB/s (layered) or evaluations per second (qas)
-
-
-def timeit(fn, repeats: int) -> float:
-    fn()  # warm-up: compiles kernels, builds plans
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def layered_circuit(n: int, layers: int, seed: int) -> Circuit:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from qworkbench.optim._apollo import _adam_update
-from qworkbench.optim._base import PerParameterOptimizer, check_common
+from qworkbench.optim._base import PerParameterOptimizer, adamw_step, check_common
 from qworkbench.optim._quant import dynamic_map, nearest_code, pack4, unpack4
 
 __all__ = ["Adam4bit", "rank1_scales"]
@@ -59,7 +59,6 @@ class Adam4bit(PerParameterOptimizer):
 
 
 def adam4bit_update(p, grad, state, group) -> None:
-    b1, b2 = group["betas"]
     step = int(state.get("step", 0)) + 1
     state["step"] = step
     n, block = p.numel(), group["block"]
@@ -68,12 +67,7 @@ def adam4bit_update(p, grad, state, group) -> None:
     else:
         m = torch.zeros(p.shape, dtype=torch.float32)
         v = torch.zeros(p.shape, dtype=torch.float32)
-    g = grad.float()
-    m.mul_(b1).add_(g, alpha=1 - b1)
-    v.mul_(b2).addcmul_(g, g, value=1 - b2)
-    denom = (v / (1 - b2**step)).sqrt_().add_(group["eps"])
-    p.mul_(1 - group["lr"] * group["weight_decay"])
-    p.addcdiv_(m.to(p.dtype), denom.to(p.dtype), value=-group["lr"] / (1 - b1**step))
+    adamw_step(p, grad, m, v, group, step)
     _save(state, m, v, block)
 
 

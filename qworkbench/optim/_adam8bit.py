@@ -12,7 +12,7 @@ import numba
 import numpy as np
 import torch
 
-from qworkbench.optim._base import PerParameterOptimizer, check_common
+from qworkbench.optim._base import PerParameterOptimizer, adamw_step, check_common
 from qworkbench.optim._quant import dequantize_blockwise, dynamic_map, quantize_blockwise
 
 __all__ = ["Adam8bit"]
@@ -85,7 +85,6 @@ _fused_step = numba.njit(parallel=True, cache=True)(_fused_step)
 
 def adam8bit_update(p, grad, state, group) -> None:
     """One step for one parameter; state holds codes/absmax (8-bit) or float moments."""
-    b1, b2 = group["betas"]
     step = int(state.get("step", 0)) + 1
     state["step"] = step
     quantized = p.numel() >= group["min_8bit_size"]
@@ -100,12 +99,7 @@ def adam8bit_update(p, grad, state, group) -> None:
     else:
         m = state.setdefault("exp_avg", torch.zeros_like(p, dtype=torch.float32))
         v = state.setdefault("exp_avg_sq", torch.zeros_like(p, dtype=torch.float32))
-    g = grad.float()
-    m.mul_(b1).add_(g, alpha=1 - b1)
-    v.mul_(b2).addcmul_(g, g, value=1 - b2)
-    denom = (v / (1 - b2**step)).sqrt_().add_(group["eps"])
-    p.mul_(1 - group["lr"] * group["weight_decay"])
-    p.addcdiv_(m.to(p.dtype), denom.to(p.dtype), value=-group["lr"] / (1 - b1**step))
+    adamw_step(p, grad, m, v, group, step)
     if quantized:
         _store(state, "m", quantize_blockwise(m, signed=True, block=group["block"]))
         _store(state, "v", quantize_blockwise(v, signed=False, block=group["block"]))

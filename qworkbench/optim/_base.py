@@ -6,7 +6,7 @@ import math
 
 import torch
 
-__all__ = ["PerParameterOptimizer", "check_common"]
+__all__ = ["PerParameterOptimizer", "check_common", "adamw_step"]
 
 
 def check_common(lr=None, betas=None, weight_decay=None, momentum=None) -> None:
@@ -39,3 +39,15 @@ class PerParameterOptimizer(torch.optim.Optimizer):
                 if p.grad is not None:
                     self._update(p, p.grad, self.state[p], group)
         return loss
+
+
+def adamw_step(p, grad, m, v, group, step: int) -> None:
+    """AdamW with float32 moments ``m``, ``v`` (updated in place; the quantized optimizers
+    dequantize into them and requantize after): bias-corrected, decoupled decay."""
+    b1, b2 = group["betas"]
+    g = grad.float()
+    m.mul_(b1).add_(g, alpha=1 - b1)
+    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+    denom = (v / (1 - b2**step)).sqrt_().add_(group["eps"])
+    p.mul_(1 - group["lr"] * group["weight_decay"])
+    p.addcdiv_(m.to(p.dtype), denom.to(p.dtype), value=-group["lr"] / (1 - b1**step))
