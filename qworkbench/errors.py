@@ -14,6 +14,7 @@ __all__ = [
     "UnsupportedGateError",
     "NotCliffordError",
     "MemoryLimitError",
+    "InstanceFormatError",
 ]
 
 
@@ -56,3 +57,15 @@ class MemoryLimitError(QWorkbenchError, MemoryError):
         super().__init__(message)
         self.required_bytes = required_bytes
         self.available_bytes = available_bytes
+
+
+class InstanceFormatError(QWorkbenchError, ValueError):
+    """A problem-instance file (OR-Library, TSPLIB, DIMACS) that could not be read.
+
+    ``line`` is the 1-based line of the problem when known; ``path`` the file.
+    """
+
+    def __init__(self, message: str, line: int | None = None, path: str | None = None):
+        super().__init__(message)
+        self.line = line
+        self.path = path
