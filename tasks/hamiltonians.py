@@ -1,16 +1,158 @@
-"""Hamiltonians: spin chains and molecules (PySCF integrals, OpenFermion mappings).
+"""Hamiltonians: molecules (PySCF integrals, OpenFermion mappings) and spin chains.
 
-Spin models are built directly as :class:`~qworkbench.PauliSum` objects; labels
-follow the workbench convention (qubit 0 rightmost).
+Molecular Hamiltonians are computed once and cached on disk as JSON (directory
+``$QWB_CACHE``, default ``~/.cache/qworkbench``), keyed by a hash of every argument and
+the code version; a missing or corrupt file is recomputed. Spin models are built
+directly as :class:`~qworkbench.PauliSum` objects. Labels follow the workbench
+convention (qubit 0 rightmost).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import numbers
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from qworkbench import PauliSum
+import numpy as np
 
-__all__ = ["tfim", "heisenberg", "xxz"]
+from qworkbench import Circuit, PauliSum, __version__
+
+__all__ = [
+    "MolecularProblem",
+    "molecule",
+    "MOLECULES",
+    "MAPPINGS",
+    "tfim",
+    "heisenberg",
+    "xxz",
+    "ground_energy",
+    "lower_bound",
+    "cache_dir",
+]
+
+#: bump when the construction of a MolecularProblem changes (invalidates the cache)
+_CODE_VERSION = 1
+MAPPINGS = ("jordan_wigner", "parity", "bravyi_kitaev")
+
+
+def _linear(*atoms):
+    """Atoms along z: ``(symbol, position in units of the bond length)``."""
+    return lambda d: "; ".join(f"{a} 0 0 {x * d:.10f}" for a, x in atoms)
+
+
+def _water(d: float, angle: float = 104.45) -> str:
+    half = math.radians(angle) / 2
+    x, z = d * math.sin(half), d * math.cos(half)
+    return f"O 0 0 0; H {x:.10f} 0 {z:.10f}; H {-x:.10f} 0 {z:.10f}"
+
+
+#: name -> (default bond length in Angstrom, geometry(bond length), frozen-core orbitals)
+MOLECULES = {
+    "H2": (0.735, _linear(("H", 0), ("H", 1)), 0),
+    "LiH": (1.595, _linear(("Li", 0), ("H", 1)), 1),
+    "BeH2": (1.326, _linear(("H", -1), ("Be", 0), ("H", 1)), 1),
+    "H2O": (0.9584, _water, 1),
+}
+
+
+@dataclass(frozen=True)
+class MolecularProblem:
+    """A molecular electronic-structure problem mapped to qubits.
+
+    Attributes:
+        name, bond_length, basis, mapping: what was asked for (bond length in Angstrom).
+        hamiltonian: the qubit Hamiltonian; its identity term holds the nuclear repulsion
+            and the frozen-core energy.
+        num_qubits: qubits after mapping and tapering.
+        n_electrons, n_orbitals: electrons and spatial orbitals of the (active) space.
+        exact_energy: the lowest eigenvalue of ``hamiltonian`` restricted to the
+            Hartree-Fock state's particle number and spin projection (number operators
+            mapped the same way are diagonal in every mapping here); equals PySCF's
+            FCI (full space) or CASCI (active space) energy.
+        qubit_ground_energy: the lowest eigenvalue over the whole qubit space (below
+            ``exact_energy`` only if another particle-number sector lies lower).
+        hf_state: the Hartree-Fock basis state as a bitstring, qubit 0 rightmost.
+        hf_energy: <HF|H|HF> (the RHF energy).
+        nuclear_repulsion: the nuclei's Coulomb energy (Hartree).
+        reference_energy: PySCF's FCI/CASCI energy of the same space.
+        ordering: spin-orbital order before mapping: ``"interleaved"`` (alpha 0, beta 0,
+            alpha 1, ...) or ``"up_then_down"`` (all alpha first; parity mapping).
+        tapered: qubits removed by symmetry, as indices of the untapered register.
+    """
+
+    name: str
+    bond_length: float
+    basis: str
+    mapping: str
+    hamiltonian: PauliSum = field(compare=False, repr=False)
+    num_qubits: int
+    n_electrons: int
+    n_orbitals: int
+    exact_energy: float
+    qubit_ground_energy: float
+    hf_state: str
+    hf_energy: float
+    nuclear_repulsion: float
+    reference_energy: float
+    ordering: str = "interleaved"
+    tapered: tuple[int, ...] = ()
+
+    def hf_circuit(self) -> Circuit:
+        """X gates preparing :attr:`hf_state` from |0...0>."""
+        c = Circuit(self.num_qubits)
+        for q, bit in enumerate(reversed(self.hf_state)):
+            if bit == "1":
+                c.x(q)
+        return c
+
+    def to_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "hamiltonian"}
+        data["tapered"] = list(self.tapered)
+        data["hamiltonian"] = [[lab, c.real] for lab, c in self.hamiltonian.to_list()]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MolecularProblem:
+        data = dict(data)
+        terms = [(str(lab), float(c)) for lab, c in data.pop("hamiltonian")]
+        hamiltonian = PauliSum.from_list(terms, num_qubits=int(data["num_qubits"]))
+        data["tapered"] = tuple(int(q) for q in data["tapered"])
+        return cls(hamiltonian=hamiltonian, **data)
+
+
+# -- public helpers ----------------------------------------------------------------------
+def lower_bound(hamiltonian: PauliSum) -> float:
+    """``-sum |c_j|`` over the non-identity terms plus the identity coefficient.
+
+    Examples:
+        >>> lower_bound(tfim(3, h=0.5))
+        -3.5
+    """
+    h = hamiltonian.simplify()
+    identity = np.all(h.x == 0, axis=1) & np.all(h.z == 0, axis=1)
+    return float(h.coeffs[identity].real.sum() - np.abs(h.coeffs[~identity]).sum())
+
+
+def ground_energy(hamiltonian: PauliSum) -> float:
+    """The lowest eigenvalue: dense up to 10 qubits, sparse Lanczos (eigsh) above."""
+    if hamiltonian.num_qubits <= 10:
+        return float(np.linalg.eigvalsh(hamiltonian.to_matrix())[0])
+    import scipy.sparse.linalg
+
+    values = scipy.sparse.linalg.eigsh(hamiltonian.to_matrix(sparse=True), k=1, which="SA")[0]
+    return float(values[0])
+
+
+def cache_dir() -> Path:
+    """Where molecular problems are cached: ``$QWB_CACHE`` or ``~/.cache/qworkbench``."""
+    env = os.environ.get("QWB_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "qworkbench"
 
 
 def _check_chain(n, periodic) -> int:
@@ -75,3 +217,287 @@ def heisenberg(n: int, J: float = 1.0, periodic: bool = False) -> PauliSum:
         -3.0
     """
     return xxz(n, J=J, delta=1.0, periodic=periodic)
+
+
+# -- molecules ----------------------------------------------------------------------------
+def _canonical_name(name) -> str:
+    if isinstance(name, str):
+        for known in MOLECULES:
+            if known.lower() == name.strip().lower():
+                return known
+    raise ValueError(f"unknown molecule {name!r}; available: {', '.join(MOLECULES)}")
+
+
+def _check_active(active):
+    """``(n_electrons, n_orbitals)`` or ``(n_electrons, [MO indices])`` -> canonical form."""
+    if active is None:
+        return None
+    if not isinstance(active, tuple | list) or len(active) != 2:
+        raise ValueError(f"active must be (n_electrons, n_orbitals), got {active!r}")
+    ne, orbitals = active
+    if isinstance(ne, bool) or not isinstance(ne, numbers.Integral) or ne < 0:
+        raise ValueError(f"active: the number of electrons must be >= 0, got {ne!r}")
+    if isinstance(orbitals, numbers.Integral) and not isinstance(orbitals, bool):
+        if orbitals < 1:
+            raise ValueError(f"active: the number of orbitals must be >= 1, got {orbitals}")
+        return (int(ne), int(orbitals))
+    if isinstance(orbitals, tuple | list) and orbitals:
+        if any(isinstance(o, bool) or not isinstance(o, numbers.Integral) for o in orbitals):
+            raise ValueError(f"active: orbital indices must be integers, got {orbitals!r}")
+        if len(set(orbitals)) != len(orbitals) or min(orbitals) < 0:
+            raise ValueError(f"active: orbital indices must be distinct and >= 0: {orbitals!r}")
+        return (int(ne), sorted(int(o) for o in orbitals))
+    raise ValueError(f"active: orbitals must be a count or a list of indices, got {orbitals!r}")
+
+
+def molecule(
+    name: str,
+    bond_length: float | None = None,
+    basis: str = "sto-3g",
+    mapping: str = "jordan_wigner",
+    active=None,
+    frozen_core: bool = False,
+    two_qubit_reduction: bool = False,
+    taper: int | None = None,
+) -> MolecularProblem:
+    """A molecule's electronic Hamiltonian on qubits, from PySCF integrals (RHF orbitals).
+
+    Args:
+        name: ``H2``, ``LiH``, ``BeH2`` or ``H2O`` (case-insensitive); see :data:`MOLECULES`
+            for the geometries (along z; H2O at 104.45 degrees).
+        bond_length: the X-H distance in Angstrom (default: the molecule's equilibrium).
+        basis: a PySCF basis name.
+        mapping: ``jordan_wigner``, ``parity`` or ``bravyi_kitaev`` (OpenFermion).
+        active: ``(n_electrons, n_orbitals)`` for the orbitals around the Fermi level,
+            or ``(n_electrons, [MO indices])`` (0-based); the remaining electrons fill
+            the lowest other orbitals as a frozen core (PySCF CASCI integrals).
+        frozen_core: freeze the chemical core (Li/Be/O 1s) when ``active`` is not given.
+        two_qubit_reduction: parity mapping only: remove the two qubits holding the
+            alpha-electron parity and the total parity (spin orbitals ordered all-alpha
+            first), fixing them to the Hartree-Fock values. Same as ``taper=2``.
+        taper: parity mapping only: 1 removes the total-parity qubit, 2 both.
+
+    Raises:
+        ValueError: an unknown molecule, mapping or basis, or an inconsistent space.
+
+    Examples:
+        >>> import os, tempfile
+        >>> os.environ["QWB_CACHE"] = tempfile.mkdtemp()
+        >>> h2 = molecule("H2", 0.735)
+        >>> h2.num_qubits, h2.hf_state, round(h2.exact_energy, 6)
+        (4, '0011', -1.137306)
+        >>> molecule("h2", 0.7414, mapping="parity", two_qubit_reduction=True).num_qubits
+        2
+    """
+    name = _canonical_name(name)
+    default_bond, _, _ = MOLECULES[name]
+    bond = default_bond if bond_length is None else bond_length
+    if isinstance(bond, bool) or not isinstance(bond, numbers.Real) or not 0 < bond < 100:
+        raise ValueError(f"bond_length must be a positive distance in Angstrom, got {bond!r}")
+    if not isinstance(basis, str) or not basis:
+        raise ValueError(f"basis must be a basis-set name, got {basis!r}")
+    if mapping not in MAPPINGS:
+        raise ValueError(f"unknown mapping {mapping!r}; available: {', '.join(MAPPINGS)}")
+    if two_qubit_reduction:
+        if taper not in (None, 2):
+            raise ValueError(f"two_qubit_reduction=True conflicts with taper={taper!r}")
+        taper = 2
+    taper = 0 if taper is None else taper
+    if taper not in (0, 1, 2):
+        raise ValueError(f"taper must be 0, 1 or 2 qubits, got {taper!r}")
+    if taper and mapping != "parity":
+        raise ValueError(f"qubit tapering needs mapping='parity', got mapping={mapping!r}")
+    args = {
+        "name": name,
+        "bond_length": round(float(bond), 10),
+        "basis": basis.lower(),
+        "mapping": mapping,
+        "active": _check_active(active),
+        "frozen_core": bool(frozen_core),
+        "taper": taper,
+    }
+    return _cached(args)
+
+
+_MEMORY: dict[str, MolecularProblem] = {}
+
+
+def _cached(args: dict) -> MolecularProblem:
+    text = json.dumps({"args": args, "code": _CODE_VERSION, "version": __version__}, sort_keys=True)
+    key = hashlib.sha256(text.encode()).hexdigest()[:32]
+    if key in _MEMORY:
+        return _MEMORY[key]
+    path = cache_dir() / f"molecule-{key}.json"
+    problem = None
+    try:
+        with open(path) as fh:
+            stored = json.load(fh)
+        if stored.get("args") == json.loads(json.dumps(args)):
+            problem = MolecularProblem.from_dict(stored["problem"])
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # a corrupt or foreign file: recompute and overwrite
+        warnings.warn(f"ignoring unreadable cache file {path}: {exc}", stacklevel=3)
+    if problem is None:
+        problem = _build(**args)
+        _write_atomic(path, {"args": args, "problem": problem.to_dict()})
+    _MEMORY[key] = problem
+    return problem
+
+
+def _write_atomic(path: Path, data: dict) -> None:
+    """Write JSON to a temporary file in the same directory, then rename it into place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(data, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:  # an unwritable cache only costs recomputation
+        warnings.warn(f"could not write cache file {path}: {exc}", stacklevel=4)
+
+
+def _diagonal(op: PauliSum) -> np.ndarray:
+    """The diagonal of a Z-only operator as a real vector over basis states."""
+    op = op.simplify()
+    if np.any(op.x):
+        raise ValueError("expected a diagonal (Z-only) operator")
+    index = np.arange(1 << op.num_qubits, dtype=np.uint64)
+    out = np.zeros(index.size)
+    for z, c in zip(op.z[:, 0], op.coeffs.real):
+        out += c * (1.0 - 2.0 * (np.bitwise_count(index & z) & 1))
+    return out
+
+
+def _taper(op: PauliSum, values: dict[int, int]) -> PauliSum:
+    """Replace Z_q by its eigenvalue ``values[q]`` (+1/-1) and drop qubit q."""
+    n = op.num_qubits
+    keep = [n - 1 - q for q in range(n - 1, -1, -1) if q not in values]
+    terms = []
+    for label, coeff in op.to_list():
+        for q, sign in values.items():
+            ch = label[n - 1 - q]
+            if ch in "XY":
+                raise ValueError(f"term {label} does not commute with Z on qubit {q}")
+            if ch == "Z":
+                coeff *= sign
+        terms.append(("".join(label[i] for i in keep), coeff))
+    return PauliSum.from_list(terms, num_qubits=n - len(values)).simplify()
+
+
+def _build(name, bond_length, basis, mapping, active, frozen_core, taper) -> MolecularProblem:
+    import openfermion as of
+    from openfermion.chem.molecular_data import spinorb_from_spatial
+    from pyscf import ao2mo, gto, mcscf, scf
+
+    _, geometry, n_core = MOLECULES[name]
+    try:
+        mol = gto.M(atom=geometry(bond_length), basis=basis, unit="Angstrom", verbose=0)
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise ValueError(f"PySCF cannot build {name} in basis {basis!r}: {exc}") from exc
+    mf = scf.RHF(mol)
+    mf.conv_tol = 1e-11
+    mf.kernel()
+    n_mo, n_elec = mf.mo_coeff.shape[1], mol.nelectron
+    if active is None:
+        ncore = n_core if frozen_core else 0
+        ne, orbitals = n_elec - 2 * ncore, n_mo - ncore
+    else:
+        ne, orbitals = active
+    count = orbitals if isinstance(orbitals, int) else len(orbitals)
+    ncore, odd = divmod(n_elec - ne, 2)
+    if odd or ncore < 0 or ne > 2 * count or ncore + count > n_mo:
+        raise ValueError(
+            f"active space ({ne} electrons, {count} orbitals) does not fit {name}: "
+            f"{n_elec} electrons in {n_mo} orbitals"
+        )
+    if not isinstance(orbitals, int) and max(orbitals) >= n_mo:
+        raise ValueError(f"active orbital {max(orbitals)} out of range: {name} has {n_mo}")
+    cas = mcscf.CASCI(mf, count, ne)
+    cas.verbose = 0
+    mo = mf.mo_coeff if isinstance(orbitals, int) else cas.sort_mo(orbitals, base=0)
+    h1, ecore = cas.get_h1eff(mo)
+    h2 = ao2mo.restore(1, cas.get_h2eff(mo), count)
+    reference = float(cas.kernel(mo)[0])
+
+    # spin orbitals interleaved (2p alpha, 2p + 1 beta); h2 is chemists' (pq|rs)
+    one, two = spinorb_from_spatial(h1, np.asarray(h2.transpose(0, 2, 3, 1), order="C"))
+    fermion = of.get_fermion_operator(of.InteractionOperator(float(ecore), one, 0.5 * two))
+    modes = 2 * count
+    number = [of.FermionOperator(((p, 1), (p, 0))) for p in range(modes)]
+    alpha = [p % 2 == 0 for p in range(modes)]
+    ordering = "interleaved"
+    if mapping == "parity":
+        # all alpha first, so that qubits count-1 and 2*count-1 hold the alpha and total
+        # parities (the Z2 symmetries two-qubit reduction removes)
+        ordering = "up_then_down"
+        fermion = of.reorder(fermion, of.up_then_down, num_modes=modes)
+        number = [of.reorder(op, of.up_then_down, num_modes=modes) for op in number]
+        code = of.parity_code(modes)
+        transform = lambda op: of.binary_code_transform(op, code)  # noqa: E731
+    elif mapping == "bravyi_kitaev":
+        transform = lambda op: of.bravyi_kitaev(op, n_qubits=modes)  # noqa: E731
+    else:
+        transform = of.jordan_wigner
+
+    def to_pauli(op) -> PauliSum:
+        qubit_op = transform(op)
+        qubit_op.compress(1e-12)
+        terms = [
+            ("".join(p for _, p in term), [q for q, _ in term], float(np.real(c)))
+            for term, c in qubit_op.terms.items()
+        ]
+        return PauliSum.from_sparse_list(terms, modes).simplify()
+
+    hamiltonian = to_pauli(fermion)
+    occupations = np.array([_diagonal(to_pauli(op)) for op in number])  # (modes, 2**modes)
+    n_alpha = n_beta = ne // 2
+    hf_occ = np.array([(p // 2 < n_alpha) for p in range(modes)], dtype=float)
+    hf_index = int(np.flatnonzero(np.all(np.abs(occupations - hf_occ[:, None]) < 1e-9, 0))[0])
+
+    tapered: tuple[int, ...] = ()
+    if taper:
+        tapered = (2 * count - 1,) if taper == 1 else (count - 1, 2 * count - 1)
+        values = {q: 1 - 2 * ((hf_index >> q) & 1) for q in tapered}
+        hamiltonian = _taper(hamiltonian, values)
+        kept = [q for q in range(modes) if q not in tapered]
+        hf_index = sum(((hf_index >> q) & 1) << k for k, q in enumerate(kept))
+        occupations = np.array([_diagonal(_taper(to_pauli(op), values)) for op in number])
+    n = hamiltonian.num_qubits
+    particles = occupations.sum(axis=0)
+    spin = occupations[alpha].sum(axis=0) - occupations[~np.array(alpha)].sum(axis=0)
+    sector = np.flatnonzero(
+        (np.abs(particles - ne) < 1e-9) & (np.abs(spin - n_alpha + n_beta) < 1e-9)
+    )
+    matrix = hamiltonian.to_matrix(sparse=True)
+    block = matrix[sector][:, sector]
+    if block.shape[0] <= 4096:
+        exact = float(np.linalg.eigvalsh(block.toarray())[0])
+    else:
+        import scipy.sparse.linalg
+
+        exact = float(scipy.sparse.linalg.eigsh(block, k=1, which="SA")[0][0])
+    return MolecularProblem(
+        name=name,
+        bond_length=bond_length,
+        basis=basis,
+        mapping=mapping,
+        hamiltonian=hamiltonian,
+        num_qubits=n,
+        n_electrons=ne,
+        n_orbitals=count,
+        exact_energy=exact,
+        qubit_ground_energy=min(exact, ground_energy(hamiltonian)),
+        hf_state=format(hf_index, f"0{n}b"),
+        hf_energy=float(matrix[hf_index, hf_index].real),
+        nuclear_repulsion=float(mol.energy_nuc()),
+        reference_energy=reference,
+        ordering=ordering,
+        tapered=tapered,
+    )

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qworkbench import PauliSum
+from tasks.hamiltonians import ground_energy, lower_bound
 
 __all__ = ["Task", "TASKS", "available", "get_task", "ground_energy", "lower_bound"]
 
@@ -77,23 +78,6 @@ class Task:
 
 
 # -- helpers ------------------------------------------------------------------------------
-def lower_bound(hamiltonian: PauliSum) -> float:
-    """``-sum |c_j|`` over non-identity terms plus the identity coefficient."""
-    h = hamiltonian.simplify()
-    identity = np.all(h.x == 0, axis=1) & np.all(h.z == 0, axis=1)
-    return float(h.coeffs[identity].real.sum() - np.abs(h.coeffs[~identity]).sum())
-
-
-def ground_energy(hamiltonian: PauliSum) -> float:
-    """The lowest eigenvalue: dense up to 10 qubits, sparse Lanczos (eigsh) above."""
-    if hamiltonian.num_qubits <= 10:
-        return float(np.linalg.eigvalsh(hamiltonian.to_matrix())[0])
-    import scipy.sparse.linalg
-
-    value = scipy.sparse.linalg.eigsh(hamiltonian.to_matrix(sparse=True), k=1, which="SA")[0]
-    return float(value[0])
-
-
 def _energy_task(name: str, hamiltonian: PauliSum, description: str, **extra) -> Task:
     exact = extra.pop("exact_energy", None)
     return Task(
@@ -169,6 +153,10 @@ def _molecular(
     return molecular_task
 
 
+# LiH/STO-3G: Li 1s (MO 0) frozen, the pi pair (MOs 3, 4) removed, sigma MOs 1, 2, 5
+# active, as qiskit-nature's FreezeCore + remove_orbitals setting the QAS papers used
+_LIH_SIGMA = (2, (1, 2, 5))
+
 #: name -> factory(**options) -> Task
 TASKS: dict[str, Callable[..., Task]] = {
     "h2": _molecular("h2", "H2", 0.735, "H2, Jordan-Wigner"),
@@ -181,12 +169,12 @@ TASKS: dict[str, Callable[..., Task]] = {
         mapping="parity", taper=1,
     ),
     "lih4": _molecular(
-        "lih4", "LiH", 3.4, "LiH, frozen core, (2e, 3o), parity + two-qubit reduction",
-        mapping="parity", active=(2, 3), two_qubit_reduction=True,
+        "lih4", "LiH", 3.4, "LiH, (2e, 3o) sigma space, parity + two-qubit reduction",
+        mapping="parity", active=_LIH_SIGMA, two_qubit_reduction=True,
     ),
     "lih6": _molecular(
-        "lih6", "LiH", 2.2, "LiH, frozen core, (2e, 3o), Jordan-Wigner",
-        active=(2, 3),
+        "lih6", "LiH", 2.2, "LiH, (2e, 3o) sigma space, Jordan-Wigner",
+        active=_LIH_SIGMA,
     ),
     "h2o8": _molecular(
         "h2o8", "H2O", 0.9584, "H2O, (4e, 4o) active space, Jordan-Wigner",
