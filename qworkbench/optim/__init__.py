@@ -22,6 +22,8 @@ from qworkbench.optim._apollo import Apollo, ApolloMini
 from qworkbench.optim._galore import GaLoreAdamW, galore_projector
 from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
 from qworkbench.optim._muon import Muon, muon_param_groups, newton_schulz
+from qworkbench.optim._qgalore import QGaLoreAdamW
+from qworkbench.optim._qweights import QuantizedWeights, quantize_weights, stochastic_round
 from qworkbench.optim._scale import Scale, column_normalize
 from qworkbench.optim._spsa import SPSA, AdamSPSA, spsa_gradient
 from qworkbench.optim._subset_norm import SubsetNorm
@@ -43,6 +45,10 @@ __all__ = [
     "ApolloMini",
     "GaLoreAdamW",
     "galore_projector",
+    "QGaLoreAdamW",
+    "quantize_weights",
+    "QuantizedWeights",
+    "stochastic_round",
     "Scale",
     "SubsetNorm",
     "column_normalize",
@@ -59,6 +65,7 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict]] = {
     "spsa": (SPSA, {}),
     "adam_spsa": (AdamSPSA, {}),
     "galore_adamw": (GaLoreAdamW, {}),
+    "q_galore_adamw": (QGaLoreAdamW, {}),
     "adam8bit": (Adam8bit, {}),
     "adam4bit": (Adam4bit, {}),
     "apollo": (Apollo, {}),

@@ -15,8 +15,8 @@ def check_common(lr=None, betas=None, weight_decay=None, momentum=None) -> None:
         raise ValueError(f"lr must be positive and finite, got {lr}")
     if betas is not None and not all(0.0 <= b < 1.0 for b in betas):
         raise ValueError(f"betas must lie in [0, 1), got {betas}")
-    if weight_decay is not None and not weight_decay >= 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+    if weight_decay is not None and not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be finite and >= 0, got {weight_decay}")
     if momentum is not None and not 0.0 <= momentum < 1.0:
         raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
 

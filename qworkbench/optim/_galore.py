@@ -16,7 +16,7 @@ import torch
 
 from qworkbench.optim._base import PerParameterOptimizer, check_common
 
-__all__ = ["GaLoreAdamW", "galore_projector"]
+__all__ = ["GaLoreAdamW", "galore_projector", "galore_adamw_update", "check_galore"]
 
 _PROJ_TYPES = ("std", "reverse_std", "left", "right", "full")
 
@@ -64,6 +64,23 @@ def _project_back(low, side, proj):
     return proj[0] @ low @ proj[1]
 
 
+def check_galore(lr, betas, eps, weight_decay, rank, update_proj_gap, scale, proj_type, svd):
+    """Validate GaLore's hyperparameters (shared with Q-GaLore); errors name the value."""
+    check_common(lr=lr, betas=betas, weight_decay=weight_decay)
+    if not (math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be positive and finite, got {eps}")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be positive and finite, got {scale}")
+    if not (isinstance(rank, int) and rank >= 1):
+        raise ValueError(f"rank must be a positive integer, got {rank!r}")
+    if not (isinstance(update_proj_gap, int) and update_proj_gap >= 1):
+        raise ValueError(f"update_proj_gap must be a positive integer, got {update_proj_gap!r}")
+    if proj_type not in _PROJ_TYPES:
+        raise ValueError(f"proj_type must be one of {_PROJ_TYPES}, got {proj_type!r}")
+    if svd not in ("full", "randomized"):
+        raise ValueError(f"svd must be 'full' or 'randomized', got {svd!r}")
+
+
 class GaLoreAdamW(PerParameterOptimizer):
     """AdamW with GaLore gradient projection on 2-D parameters.
 
@@ -80,17 +97,7 @@ class GaLoreAdamW(PerParameterOptimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
                  rank=128, update_proj_gap=200, scale=0.25, proj_type="std", svd="full",
                  galore=True):  # fmt: skip
-        check_common(lr=lr, betas=betas, weight_decay=weight_decay)
-        if not eps > 0:
-            raise ValueError(f"eps must be positive, got {eps}")
-        if not (isinstance(rank, int) and rank >= 1):
-            raise ValueError(f"rank must be a positive integer, got {rank!r}")
-        if not (isinstance(update_proj_gap, int) and update_proj_gap >= 1):
-            raise ValueError(f"update_proj_gap must be a positive integer, got {update_proj_gap!r}")
-        if proj_type not in _PROJ_TYPES:
-            raise ValueError(f"proj_type must be one of {_PROJ_TYPES}, got {proj_type!r}")
-        if svd not in ("full", "randomized"):
-            raise ValueError(f"svd must be 'full' or 'randomized', got {svd!r}")
+        check_galore(lr, betas, eps, weight_decay, rank, update_proj_gap, scale, proj_type, svd)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "rank": rank, "update_proj_gap": update_proj_gap, "scale": scale,
                     "proj_type": proj_type, "svd": svd, "galore": galore}  # fmt: skip
@@ -100,33 +107,51 @@ class GaLoreAdamW(PerParameterOptimizer):
         galore_adamw_update(p, grad, state, group)
 
 
-def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:
-    """One GaLore-AdamW step for one parameter (the maths of :class:`GaLoreAdamW`)."""
+def refresh_projector(grad, state, group, step, side):
+    """GaLore's schedule: a new projector every ``update_proj_gap`` steps, kept in float."""
+    if step % group["update_proj_gap"] == 0 or "projector" not in state:
+        proj = galore_projector(grad, min(group["rank"], *grad.shape), side, group["svd"])
+        state["projector"] = proj[0]
+        if side == "full":
+            state["projector_right"] = proj[1]
+    proj = (state["projector"],)
+    if side == "full":
+        proj += (state["projector_right"],)
+    return proj
+
+
+def float_moments(state, like, group):
+    """Adam's moments as float tensors shaped like ``like``; nothing to store back."""
+    if "exp_avg" not in state:
+        state["exp_avg"] = torch.zeros_like(like)
+        state["exp_avg_sq"] = torch.zeros_like(like)
+    return state["exp_avg"], state["exp_avg_sq"], None
+
+
+def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict,
+                        projector=refresh_projector, moments=float_moments) -> None:  # fmt: skip
+    """One GaLore-AdamW step for one parameter (the maths of :class:`GaLoreAdamW`).
+
+    ``projector(grad, state, group, step, side)`` returns the projector tuple and
+    ``moments(state, like, group)`` returns ``(m, v, store)``, ``store(m, v)`` writing
+    them back when they are kept in another form: Q-GaLore swaps both in.
+    """
     step = int(state.get("step", 0))
     low_rank = group["galore"] and p.ndim == 2
     if low_rank:
         side = _side(p.shape, group["proj_type"])
-        rank = min(group["rank"], *p.shape)
-        if step % group["update_proj_gap"] == 0 or "projector" not in state:
-            proj = galore_projector(grad, rank, side, group["svd"])
-            state["projector"] = proj[0]
-            if side == "full":
-                state["projector_right"] = proj[1]
-        proj = (state["projector"],)
-        if side == "full":
-            proj += (state["projector_right"],)
+        proj = projector(grad, state, group, step, side)
         grad = _project(grad, side, proj)
-    if "exp_avg" not in state:
-        state["exp_avg"] = torch.zeros_like(grad)
-        state["exp_avg_sq"] = torch.zeros_like(grad)
     b1, b2 = group["betas"]
     step += 1
     state["step"] = step
-    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m, v, store = moments(state, grad, group)
     m.mul_(b1).add_(grad, alpha=1 - b1)
     v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
     step_size = group["lr"] * math.sqrt(1 - b2**step) / (1 - b1**step)
     update = m / (v.sqrt() + group["eps"])
+    if store is not None:
+        store(m, v)
     if low_rank:
         update = _project_back(update, side, proj) * group["scale"]
     p.add_(update, alpha=-step_size)

@@ -24,6 +24,9 @@ __all__ = [
     "dequantize_blockwise",
     "pack4",
     "unpack4",
+    "AffineQuantized",
+    "quantize_affine",
+    "dequantize_affine",
 ]
 
 
@@ -99,3 +102,42 @@ def dequantize_blockwise(q: QuantizedTensor) -> torch.Tensor:
     values = dynamic_map(q.signed)[q.codes.long()]
     scale = q.absmax.repeat_interleave(q.block)[: len(values)]
     return (values * scale).reshape(q.shape)
+
+
+@dataclass
+class AffineQuantized:
+    """Group-wise asymmetric integer codes: ``x ~ low + step * code`` with one float32
+    ``low`` (the group minimum) and ``step`` per group of ``group`` values; 4-bit codes
+    are packed two per byte."""
+
+    codes: torch.Tensor
+    low: torch.Tensor
+    step: torch.Tensor
+    shape: torch.Size
+    bits: int
+    group: int
+
+
+def quantize_affine(x: torch.Tensor, bits: int, group: int = 256) -> AffineQuantized:
+    """Round every value to the nearest of ``2**bits`` evenly spaced levels spanning its
+    group's [min, max]: the round-trip error is at most ``step / 2`` (Q-GaLore's INT4
+    projector quantization; the minimum is kept in float, so no zero point is clipped)."""
+    flat = x.detach().float().reshape(-1)
+    group = min(group, len(flat))
+    pad = (-len(flat)) % group
+    blocks = torch.nn.functional.pad(flat, (0, pad), value=float(flat[-1])).reshape(-1, group)
+    low = blocks.amin(dim=1)
+    step = ((blocks.amax(dim=1) - low) / ((1 << bits) - 1)).clamp_min(1e-30)
+    codes = ((blocks - low[:, None]) / step[:, None]).round_().clamp_(0, (1 << bits) - 1)
+    codes = codes.reshape(-1)[: len(flat)].to(torch.uint8)
+    if bits == 4:
+        codes = pack4(codes)
+    return AffineQuantized(codes, low, step, x.shape, bits, group)
+
+
+def dequantize_affine(q: AffineQuantized) -> torch.Tensor:
+    count = q.shape.numel()
+    codes = unpack4(q.codes, count) if q.bits == 4 else q.codes[:count]
+    codes = torch.nn.functional.pad(codes.float(), (0, (-count) % q.group)).reshape(-1, q.group)
+    values = q.low[:, None] + q.step[:, None] * codes
+    return values.reshape(-1)[:count].reshape(q.shape)
