@@ -245,7 +245,7 @@ def load_tsplib(path) -> TSP:
         return spec[key]
 
     kind, kline = need("TYPE")
-    if kind.split()[0].upper() not in ("TSP", "ATSP"):
+    if kind.upper() not in ("TSP", "ATSP"):
         raise InstanceFormatError(f"{path}:{kline}: TYPE {kind!r} is not TSP or ATSP", kline, path)
     dim_text, dline = need("DIMENSION")
     try:

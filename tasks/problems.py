@@ -22,6 +22,7 @@ Examples:
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from dataclasses import dataclass
@@ -228,10 +229,13 @@ class _Problem:
         ``Q`` is upper triangular (its diagonal holds the linear terms). With
         ``slack=True`` each inequality ``a·x <= b`` (integer coefficients) becomes
         ``a·x + s - b == 0`` with ``s`` in ``[0, b - min(a·x)]`` encoded in binary as
-        qiskit-optimization does, so ``r_j`` is zero exactly at feasible ``x`` with the
-        right slack bits; equalities have ``r_j = a·x - b``. With ``slack=False`` only
-        equalities and pairwise exclusions ``x_i + x_j <= 1`` (penalised as
-        ``x_i x_j``) are allowed. ``varmap[k]`` is ``("x", i, 1)`` for variable ``i`` or
+        qiskit-optimization's ``InequalityToEquality`` + ``IntegerToBinary`` do, so
+        ``r_j`` is zero exactly at feasible ``x`` with the right slack bits; equalities
+        have ``r_j = a·x - b``. With ``slack=False`` inequalities must be one of the
+        patterns with an exact slack-free penalty (``Σ x_i <= 1`` -> ``P Σ x_i x_j``,
+        ``Σ x_i >= k-1``, ``x <= y``), as qiskit-optimization's
+        ``LinearInequalityToPenalty`` does (e.g. MIS edges); others raise ValueError.
+        ``varmap[k]`` is ``("x", i, 1)`` for variable ``i`` or
         ``("slack", j, weight)`` for a slack bit of constraint ``j``; the variables come
         first, then each constraint's slack bits in order.
         """
@@ -272,14 +276,8 @@ class _Problem:
         offset = self._c0
         pos = n
         for (a, b, weights), con in zip(rows, self.constraints):
-            if weights is None:  # slack-free inequality: only exact pairwise exclusions
-                nz = np.flatnonzero(a)
-                if not (len(nz) == 2 and np.all(a[nz] == 1) and b == 1):
-                    raise ValueError(
-                        f"constraint {con.name!r} needs slack bits (slack=True) or a "
-                        "Lagrangian method (tasks.lagrangian)"
-                    )
-                Q[nz[0], nz[1]] += penalty
+            if weights is None:  # slack-free inequality: only the exact patterns
+                offset += _exact_penalty(Q, con, penalty)
                 continue
             coeffs = np.zeros(m)
             coeffs[:n] = a
@@ -333,6 +331,33 @@ class _Problem:
             if rho > 0 and (mask[j] or self._is_eq[j]):
                 offset += _add_square(Q, a.astype(np.float64), -b, rho / 2.0)
         return Q, offset
+
+
+def _exact_penalty(Q: np.ndarray, con: LinearConstraint, penalty: float) -> float:
+    """Add a slack-free penalty that is zero exactly on the feasible points of ``con``
+    (Glover et al. 2019, arXiv:1811.11538, table of special constraints; the patterns of
+    qiskit-optimization's LinearInequalityToPenalty); returns its constant part."""
+    a, b = con.coefficients, float(con.rhs)
+    nz = np.flatnonzero(a)
+    units = len(nz) >= 2 and np.all(a[nz] == 1)
+    if units and ((con.sense == "<=" and b == 1) or (con.sense == ">=" and b == len(nz) - 1)):
+        at_most_one = con.sense == "<="  # Σx <= 1: P Σ x_i x_j; Σx >= k-1: P Σ (1-x_i)(1-x_j)
+        for i, j in itertools.combinations(nz, 2):
+            Q[i, j] += penalty
+            if not at_most_one:
+                Q[i, i] -= penalty
+                Q[j, j] -= penalty
+        return 0.0 if at_most_one else penalty * len(nz) * (len(nz) - 1) / 2
+    if len(nz) == 2 and b == 0 and sorted(a[nz]) == [-1.0, 1.0]:
+        # x <= y: P (x - x y), with x the variable whose coefficient is +1 for "<="
+        pos = nz[a[nz] > 0][0] if con.sense == "<=" else nz[a[nz] < 0][0]
+        Q[pos, pos] += penalty
+        Q[nz[0], nz[1]] -= penalty
+        return 0.0
+    raise ValueError(
+        f"constraint {con.name!r} needs slack bits (slack=True) or a Lagrangian method "
+        "(tasks.lagrangian)"
+    )
 
 
 def qubo_to_ising(Q: np.ndarray, offset: float) -> PauliSum:
