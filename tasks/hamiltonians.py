@@ -140,13 +140,22 @@ def lower_bound(hamiltonian: PauliSum) -> float:
 
 
 def ground_energy(hamiltonian: PauliSum) -> float:
-    """The lowest eigenvalue: dense up to 10 qubits, sparse Lanczos (eigsh) above."""
-    if hamiltonian.num_qubits <= 10:
-        return float(np.linalg.eigvalsh(hamiltonian.to_matrix())[0])
+    """The lowest eigenvalue: dense up to 8 qubits, sparse Lanczos (eigsh) above."""
+    return _lowest(hamiltonian.to_matrix(sparse=True))
+
+
+def _lowest(matrix) -> float:
+    """Lowest eigenvalue of a Hermitian scipy.sparse matrix (real arithmetic when the
+    matrix is real; a fixed start vector keeps Lanczos deterministic)."""
     import scipy.sparse.linalg
 
-    values = scipy.sparse.linalg.eigsh(hamiltonian.to_matrix(sparse=True), k=1, which="SA")[0]
-    return float(values[0])
+    if not np.any(matrix.data.imag):
+        matrix = matrix.real
+    dim = matrix.shape[0]
+    if dim <= 256:
+        return float(np.linalg.eigvalsh(matrix.toarray())[0])
+    start = np.random.default_rng(0).random(dim)
+    return float(scipy.sparse.linalg.eigsh(matrix, k=1, which="SA", v0=start)[0][0])
 
 
 def cache_dir() -> Path:
@@ -476,13 +485,7 @@ def _build(name, bond_length, basis, mapping, active, frozen_core, taper) -> Mol
         (np.abs(particles - ne) < 1e-9) & (np.abs(spin - n_alpha + n_beta) < 1e-9)
     )
     matrix = hamiltonian.to_matrix(sparse=True)
-    block = matrix[sector][:, sector]
-    if block.shape[0] <= 4096:
-        exact = float(np.linalg.eigvalsh(block.toarray())[0])
-    else:
-        import scipy.sparse.linalg
-
-        exact = float(scipy.sparse.linalg.eigsh(block, k=1, which="SA")[0][0])
+    exact = _lowest(matrix[sector][:, sector])
     return MolecularProblem(
         name=name,
         bond_length=bond_length,
