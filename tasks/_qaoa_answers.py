@@ -118,10 +118,13 @@ def marginal(index: np.ndarray, weights: np.ndarray) -> dict[int, float]:
 
 
 def approximation_ratio(expected: float, optimum: float | None, sense: str) -> float | None:
-    """expected/optimum ("max") or optimum/expected ("min"); None where undefined."""
+    """The fraction of the optimum reached, at most 1: expected/optimum for a positive
+    maximum or a negative minimum, optimum/expected otherwise; None where the two differ
+    in sign or one is 0."""
     if optimum is None or optimum == 0 or expected == 0 or (expected > 0) != (optimum > 0):
         return None
-    return expected / optimum if sense == "max" else optimum / expected
+    ratio = expected / optimum if (sense == "max") == (optimum > 0) else optimum / expected
+    return min(ratio, 1.0) if ratio - 1.0 < 1e-9 else ratio  # 1 + rounding of the sum is 1
 
 
 class Answers:

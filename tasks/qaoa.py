@@ -105,8 +105,9 @@ class QAOAResult:
             sampler gets); exact up to 14 variables with ``shots=None``, from the final
             samples otherwise.
         approximation_ratio: ``expected_objective / optimum`` for "max" problems,
-            ``optimum / expected_objective`` for "min" problems (so at most 1), where
-            the brute-force optimum is known; None otherwise.
+            ``optimum / expected_objective`` for "min" problems (inverted when the optimum
+            is negative, so at most 1), where the brute-force optimum is known; None
+            otherwise (or when the two differ in sign).
         feasible: whether ``x`` satisfies the constraints.
         params: the angles ``(gamma_0, beta_0, ..., gamma_{p-1}, beta_{p-1})``.
         history: the optimised objective (energy or CVaR) at every evaluation.
@@ -286,6 +287,15 @@ class QAOA:
     def circuit(self):
         """The depth-``p`` circuit whose angles ``result.params`` are."""
         return self._circuit(self.p, scaled=False)[0]
+
+    def evaluate(self, params) -> float:
+        """The objective the optimiser minimises (``<H>`` or CVaR) at ``params``, angles
+        as in ``result.params`` (``2 * depth`` values, interleaved gamma/beta)."""
+        theta = np.array(params, dtype=float).reshape(-1)
+        if theta.size % 2 or theta.size == 0:
+            raise ValueError(f"params must hold (gamma, beta) pairs, got {theta.size} values")
+        theta[0::2] *= self.cost_scale
+        return self._objective(theta.size // 2)[0](theta)
 
     # -- the objective ----------------------------------------------------------------------
     def _distribution(self, circ, values):
