@@ -1,15 +1,15 @@
 """Q-GaLore-AdamW: GaLore with INT4 projectors and layer-adaptive subspace updates.
 
 Zhang et al., "Q-GaLore: Quantized GaLore with INT4 Projection and Layer-Adaptive
-Low-Rank Gradients" (2024). On top of GaLore (:mod:`._galore`, whose step this module
-reuses) three things change:
+Low-Rank Gradients" (arXiv:2407.08296, 2024). On top of GaLore (:mod:`._galore`, whose
+step this module reuses) three things change:
 
 * the projector is stored in ``proj_bits`` (4) bits, group-wise asymmetric, one float32
   minimum and step per ``proj_group`` (256) values (:func:`._quant.quantize_affine`), and
-  dequantized when used (Section 3.2 of the paper);
+  dequantized when used;
 * every projector refresh compares the new leading singular vector with the stored
   one; once the mean |cosine| over the last ``queue_size`` refreshes reaches
-  ``cos_threshold``, that layer's gap is multiplied by ``gamma_proj`` (Section 3.3), so
+  ``cos_threshold``, that layer's gap is multiplied by ``gamma_proj``, so
   layers whose subspace has settled skip most SVDs;
 * Adam's moments of the low-rank gradient are kept block-wise in 8 bits (the paper's
   8-bit Adam; ``moment_bits=32`` keeps float32) when they hold at least

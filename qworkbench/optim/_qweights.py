@@ -1,5 +1,5 @@
 """INT8 weights for ``nn.Linear`` layers with stochastic rounding of updates (Q-GaLore,
-Zhang et al. 2024, Section 3.4).
+Zhang et al. 2024, arXiv:2407.08296).
 
 Each weight is held as signed integer codes (``weight_int8``, int8) and one float32
 scale per block of ``block`` consecutive inputs of a row (``weight_scale``; ``block=None``
