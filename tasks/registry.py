@@ -48,6 +48,8 @@ class Task:
         hf_state: molecules: the Hartree-Fock bitstring, qubit 0 rightmost.
         hf_energy: molecules: the Hartree-Fock energy.
         description: one line saying what the task is.
+        problem: molecules: the :class:`~tasks.hamiltonians.MolecularProblem` behind the
+            task (mapping, active space, ``hf_circuit()``); None otherwise.
     """
 
     name: str
@@ -60,6 +62,7 @@ class Task:
     hf_state: str | None = None
     hf_energy: float | None = None
     description: str = ""
+    problem: object | None = field(default=None, compare=False, repr=False)
 
     def energy(self, state: np.ndarray) -> float:
         """<state|H|state> for an energy task (state as a vector, qubit 0 = LSB)."""
@@ -148,6 +151,7 @@ def _molecular(
             exact_energy=problem.qubit_ground_energy,
             hf_state=problem.hf_state,
             hf_energy=problem.hf_energy,
+            problem=problem,
         )
 
     return molecular_task
