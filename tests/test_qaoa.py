@@ -349,3 +349,88 @@ def test_w_state_helper():
 
     probs = SIM.probabilities(w_state(Circuit(5), [4, 2, 0, 1, 3]))
     assert np.allclose(probs[[1 << q for q in range(5)]], 0.2)
+
+
+# -- qwb qaoa ------------------------------------------------------------------------------
+def _qwb(*args: str):
+    from typer.testing import CliRunner
+
+    from qworkbench.cli import app
+
+    return CliRunner().invoke(app, ["qaoa", *args])
+
+
+def _last_json(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_cli_random_maxcut_json():
+    out = _last_json(_qwb("--problem", "maxcut", "--random", "6", "--p", "2", "--seed", "3",
+                          "--json"))  # fmt: skip
+    assert out["problem"] == "maxcut" and out["num_qubits"] == 6 and out["feasible"]
+    assert out["objective"] == out["optimum"]  # 6 nodes: the optimum is sampled
+    assert 0.5 < out["approximation_ratio"] <= 1.0 and len(out["params"]) == 4
+
+
+def test_cli_dimacs_instance_and_human_output(tmp_path):
+    path = tmp_path / "ring.col"
+    path.write_text("c a 5-ring\np edge 5 5\ne 1 2\ne 2 3\ne 3 4\ne 4 5\ne 5 1\n")
+    result = _qwb("--problem", "maxcut", "--instance", str(path), "--seed", "0", "--p", "2")
+    assert result.exit_code == 0, result.output
+    assert "objective: 4.0" in result.stdout
+    mis = _last_json(_qwb("--problem", "mis", "--instance", str(path), "--seed", "0", "--json"))
+    assert mis["feasible"] and mis["objective"] == 2.0 and mis["optimum"] == 2.0
+
+
+def test_cli_mknap_index_and_tsplib(tmp_path):
+    mknap = tmp_path / "mknap.txt"
+    mknap.write_text("2\n3 1 0\n5 4 3\n2 3 1\n4\n4 2 0\n1 2 3 4\n2 2 2 2\n3 1 2 1\n4 5\n")
+    first = _last_json(_qwb("--problem", "knapsack", "--instance", str(mknap), "--json",
+                            "--seed", "1"))  # fmt: skip
+    second = _last_json(_qwb("--problem", "knapsack", "--instance", str(mknap), "--index", "2",
+                             "--json", "--seed", "1"))  # fmt: skip
+    assert first["num_variables"] == 3 and second["num_variables"] == 4
+    assert first["feasible"] and first["objective"] <= first["optimum"] == 8.0  # items 0 and 2
+    tsp = tmp_path / "three.tsp"
+    tsp.write_text(
+        "NAME: three\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+        "NODE_COORD_SECTION\n1 0 0\n2 3 0\n3 0 4\nEOF\n"
+    )
+    out = _last_json(_qwb("--problem", "tsp", "--instance", str(tsp), "--mixer", "xy",
+                          "--seed", "0", "--json"))  # fmt: skip
+    assert out["feasible"] and out["objective"] == 12.0 and out["num_qubits"] == 9
+
+
+def test_cli_method_routes_to_lagrangian():
+    out = _last_json(_qwb("--problem", "knapsack", "--random", "4", "--method", "dual_ascent",
+                          "--solver", "exact", "--seed", "2", "--json"))  # fmt: skip
+    assert out["method"] == "dual_ascent" and out["feasible"]
+    assert out["num_qubits"] == 4  # slack-free: one qubit per item
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--problem", "foo", "--random", "3"], "--problem"),
+        (["--problem", "mis"], "exactly one"),
+        (["--problem", "mis", "--random", "4", "--p", "0"], "--p"),
+        (["--problem", "mis", "--random", "4", "--cvar-alpha", "1.5"], "--cvar-alpha"),
+        (["--problem", "mis", "--random", "4", "--mixer", "z"], "--mixer"),
+        (["--problem", "mis", "--random", "4", "--method", "newton"], "--method"),
+        (["--problem", "mis", "--random", "4", "--optimizer", "bfgs"], "bfgs"),
+        (["--problem", "maxcut", "--random", "99"], "--random"),
+        (["--problem", "maxcut", "--instance", "no-such-file.col"], "no-such-file"),
+    ],
+)
+def test_cli_bad_values_exit_2(args, needle):
+    result = _qwb(*args)
+    assert result.exit_code == 2
+    assert needle in result.output
+
+
+def test_cli_malformed_instance_names_the_line(tmp_path):
+    path = tmp_path / "bad.col"
+    path.write_text("p edge 3 2\ne 1 2\ne 2 x\n")
+    result = _qwb("--problem", "maxcut", "--instance", str(path))
+    assert result.exit_code == 2 and ":3" in result.output
