@@ -173,6 +173,8 @@ class QAOA:
         maxiter: optimiser iterations (per INTERP level).
         final_shots: samples drawn from the final state when ``shots`` is None.
         optimizer_options: extra options for :func:`qworkbench.optim.minimize`.
+        brute_force: find the optimum by ``problem.brute_force()`` (up to 20 variables)
+            for ``approximation_ratio``; :func:`solve_qubo` turns it off by default.
 
     Examples:
         >>> import networkx as nx
@@ -202,6 +204,7 @@ class QAOA:
         maxiter: int = 200,
         final_shots: int = 1024,
         optimizer_options: dict | None = None,
+        brute_force: bool = True,
     ):
         self.problem = as_problem(problem)
         self.p = _check_int(p, "p")
@@ -215,6 +218,7 @@ class QAOA:
         self.shots = _check_int(shots, "shots", allow_none=True)
         self.cvar_alpha = _check_alpha(cvar_alpha)
         self.maxiter = _check_int(maxiter, "maxiter")
+        self.brute_force = bool(brute_force)
         self.final_shots = _check_int(final_shots, "final_shots")
         self.rng = np.random.default_rng(seed)
         if simulator is None or isinstance(simulator, str):
@@ -432,7 +436,8 @@ class QAOA:
         if not hasattr(self, "_optimum"):
             self._optimum = None
             brute = getattr(self.problem, "brute_force", None)
-            if brute is not None and self.num_variables <= _BRUTE_FORCE_VARIABLES:
+            small = self.num_variables <= _BRUTE_FORCE_VARIABLES
+            if brute is not None and self.brute_force and small:
                 with contextlib.suppress(ValueError, NotImplementedError, MemoryError):
                     self._optimum = float(brute()[1])
         return self._optimum
@@ -440,10 +445,12 @@ class QAOA:
 
 def solve_qubo(Q, offset: float = 0.0, p: int = 1, **kwargs) -> QAOAResult:
     """Minimise ``x^T Q x + offset`` over 0/1 vectors with QAOA; ``kwargs`` go to
-    :class:`QAOA` (``seed``, ``optimizer``, ``init``, ...).
+    :class:`QAOA` (``seed``, ``optimizer``, ``init``, ...). For inner loops the brute-force
+    optimum is skipped unless ``brute_force=True`` (``approximation_ratio`` is then None).
 
     Examples:
         >>> solve_qubo([[1.0, -3.0], [0.0, 1.0]], p=1, seed=0).x
         (1, 1)
     """
+    kwargs.setdefault("brute_force", False)
     return QAOA.from_qubo(Q, offset, p, **kwargs).run()

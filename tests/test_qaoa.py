@@ -299,7 +299,10 @@ def test_qubo_and_ising_inputs_find_the_brute_force_minimum():
     best = min(values, key=values.get)
     result = solve_qubo(Q, 0.3, p=3, seed=0)
     assert result.x == best and result.objective == pytest.approx(values[best])
-    assert result.approximation_ratio is None or result.approximation_ratio <= 1.0 + 1e-12
+    assert result.optimum is None  # inner-loop default: no brute force
+    checked = solve_qubo(Q, 0.3, p=3, seed=0, brute_force=True)
+    assert checked.optimum == pytest.approx(values[best])
+    assert 0 < checked.approximation_ratio <= 1.0
 
     ising = _random_ising(4, rng)
     energies = np.real(np.diag(ising.to_matrix()))
