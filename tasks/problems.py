@@ -217,6 +217,27 @@ class _Problem:
         """A feasible ``x`` near the given one (greedy; problems override)."""
         return tuple(int(v) for v in self._bits(x))
 
+    def to_quadratic_program(self):
+        """The problem as a qiskit-optimization ``QuadraticProgram`` (binary ``x0..``,
+        the objective in its natural sense, constraints ``c0..``), e.g. to build
+        qiskit-optimization's own penalty QUBO for comparison."""
+        from qiskit_optimization import QuadraticProgram
+
+        qp = QuadraticProgram()
+        n = self.num_variables
+        for i in range(n):
+            qp.binary_var(f"x{i}")
+        s = -1.0 if self.sense == "max" else 1.0
+        quad = {
+            (f"x{i}", f"x{j}"): s * self._C[i, j] for i, j in zip(*np.nonzero(np.triu(self._C, 1)))
+        }
+        args = {"constant": s * self._c0, "linear": (s * np.diag(self._C)).tolist()}
+        (qp.maximize if self.sense == "max" else qp.minimize)(quadratic=quad, **args)
+        for j, con in enumerate(self.constraints):
+            linear = {f"x{i}": float(con.coefficients[i]) for i in np.flatnonzero(con.coefficients)}
+            qp.linear_constraint(linear, con.sense, float(con.rhs), f"c{j}")
+        return qp
+
     # -- QUBO / Ising ------------------------------------------------------------------------
     def default_penalty(self) -> float:
         """``1 + Σ|cost coefficients|``: qiskit-optimization's automatic penalty, which

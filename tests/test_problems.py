@@ -197,6 +197,19 @@ def test_qubo_matches_qiskit_optimization(problem, penalty):
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-8)
 
 
+@pytest.mark.parametrize("problem", qiskit_instances(), ids=lambda p: type(p).__name__)
+def test_to_quadratic_program_gives_qiskit_the_same_problem(problem):
+    from qiskit_optimization.converters import QuadraticProgramToQubo
+
+    theirs = QuadraticProgramToQubo(penalty=6.0).convert(to_quadratic_program(problem))
+    ours = QuadraticProgramToQubo(penalty=6.0).convert(problem.to_quadratic_program())
+    assert ours.get_num_vars() == theirs.get_num_vars()
+    X = bitstrings(ours.get_num_vars())
+    np.testing.assert_allclose(
+        [ours.objective.evaluate(r) for r in X], [theirs.objective.evaluate(r) for r in X]
+    )
+
+
 def test_mknap1_slack_qubit_counts_and_energies_match_qiskit():
     from qiskit_optimization.converters import QuadraticProgramToQubo
 
