@@ -31,6 +31,7 @@ on the problem's units; ``result.params`` are converted back, i.e. they are the 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import numbers
 from collections.abc import Callable
@@ -247,8 +248,13 @@ class QAOA:
         if groups is None and mixer == "xy":
             groups = getattr(self.problem, "one_hot_groups", None)
         self.groups = groups
-        self.energies = diagonal_energies(self.ising)
         self._circuits: dict[tuple[int, bool], object] = {}
+        self._circuit(self.p)  # checks the mixer's groups now rather than in run()
+
+    @functools.cached_property
+    def energies(self) -> np.ndarray:
+        """The energy of every basis state (for CVaR and sampled objectives)."""
+        return diagonal_energies(self.ising)
 
     @classmethod
     def from_qubo(cls, Q, offset: float = 0.0, p: int = 1, **kwargs) -> QAOA:

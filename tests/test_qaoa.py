@@ -224,6 +224,49 @@ def test_inits_improve_on_the_start_and_deeper_is_better(init):
     assert r3.approximation_ratio <= 1.0
 
 
+def _constrained():
+    from tasks.problems import MIS, TSP, Knapsack
+
+    return {
+        "mis": (MIS(nx.cycle_graph(5)), {"slack": False}),
+        "knapsack": (Knapsack([3, 4, 5, 2], [[2, 3, 4, 1]], [6]), {}),
+        "tsp-x": (TSP([[0, 3, 4, 2], [3, 0, 5, 4], [4, 5, 0, 3], [2, 4, 3, 0]], True), {}),
+        "tsp-xy": (
+            TSP([[0, 3, 4, 2], [3, 0, 5, 4], [4, 5, 0, 3], [2, 4, 3, 0]], True),
+            {"mixer": "xy"},
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", list(_constrained()))
+def test_constrained_problems_give_feasible_answers_and_ratio_at_most_one(name):
+    problem, options = _constrained()[name]
+    result = QAOA(problem, p=2, seed=0, **options).run()
+    assert result.feasible and problem.is_feasible(result.x)
+    assert result.objective == pytest.approx(problem.objective(result.x))
+    _, best = problem.brute_force()
+    assert result.optimum == pytest.approx(best)
+    assert 0 < result.approximation_ratio <= 1.0
+
+
+def test_xy_mixer_keeps_tsp_time_slots_one_hot():
+    """With the XY mixer every sample has exactly one city per time slot."""
+    problem, _ = _constrained()["tsp-xy"]
+    qaoa = QAOA(problem, p=1, mixer="xy")
+    probs = SIM.probabilities(qaoa.circuit, [0.3, 0.8])
+    index = np.arange(len(probs))
+    for slot in problem.one_hot_groups:
+        ones = sum((index >> q) & 1 for q in slot)
+        assert probs[ones != 1].sum() < 1e-12
+
+
+def test_maxcut_ten_nodes_depth_three_finds_the_optimum():
+    graph = nx.random_regular_graph(3, 10, seed=7)
+    result = QAOA(_MaxCut(graph), p=3, init="interp", seed=0).run()
+    assert result.objective == _brute_max_cut(graph)
+    assert result.approximation_ratio > 0.85
+
+
 def test_interp_rule():
     """Zhou et al. 2020, Eq. (B1): depth 2 -> 3 from (a, b) gives (a, (a+b)/2, b)."""
     theta = np.array([1.0, 10.0, 3.0, 30.0])  # (gamma_0, beta_0, gamma_1, beta_1)
