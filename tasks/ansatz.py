@@ -11,7 +11,7 @@ import math
 import numbers
 from collections.abc import Sequence
 
-from qworkbench import Circuit, Parameter
+from qworkbench import Circuit, Parameter, PauliSum
 
 __all__ = ["hardware_efficient", "uccsd", "pauli_rotation", "excitations"]
 
@@ -229,20 +229,25 @@ def _from_problem(problem):
     return hf, molecular.num_qubits, molecular.n_electrons
 
 
-def _generator(n: int, occupied, virtual) -> list[tuple[str, float]]:
-    """T - T^dagger Jordan-Wigner mapped: [(label, r)] with the operator sum_k i r_k P_k."""
-    import openfermion as of
+def _ladder(n: int, p: int, dagger: bool) -> PauliSum:
+    """Jordan-Wigner a_p^dagger (or a_p) = (X_p -+ i Y_p)/2 Z_{p-1} ... Z_0."""
+    zs = "Z" * p
+    pad = "I" * (n - p - 1)
+    sign = -0.5j if dagger else 0.5j
+    return PauliSum.from_list([(pad + "X" + zs, 0.5), (pad + "Y" + zs, sign)])
 
-    ladder = tuple((a, 1) for a in virtual) + tuple((i, 0) for i in reversed(occupied))
-    excitation = of.FermionOperator(ladder)
-    qubit_op = of.jordan_wigner(excitation - of.hermitian_conjugated(excitation))
-    qubit_op.compress(1e-12)
+
+def _generator(n: int, occupied, virtual) -> list[tuple[str, float]]:
+    """T - T^dagger Jordan-Wigner mapped, T = a_a^dag (a_b^dag) (a_j) a_i: [(label, r)]
+    with the operator equal to sum_k i r_k P_k."""
+    ops = [_ladder(n, a, True) for a in virtual] + [_ladder(n, i, False) for i in occupied[::-1]]
+    excitation = ops[0]
+    for op in ops[1:]:
+        excitation = (excitation @ op).simplify()
+    generator = (excitation - excitation.adjoint()).simplify(1e-12)
     terms = []
-    for term, coeff in sorted(qubit_op.terms.items()):
-        chars = ["I"] * n
-        for q, p in term:
-            chars[n - 1 - q] = p
-        if abs(complex(coeff).real) > 1e-12:
-            raise ValueError(f"excitation generator is not anti-Hermitian: {term} {coeff}")
-        terms.append(("".join(chars), float(complex(coeff).imag)))
-    return terms
+    for label, coeff in generator.to_list():
+        if abs(coeff.real) > 1e-12:
+            raise ValueError(f"excitation generator is not anti-Hermitian: {label} {coeff}")
+        terms.append((label, float(coeff.imag)))
+    return sorted(terms)
