@@ -1,0 +1,43 @@
+"""RL quantum architecture search: the QAS environment and the agents.
+
+>>> from agents import QASEnv, make_agent          # doctest: +SKIP
+>>> env = QASEnv("bell", max_gates=4, gate_set="kanqas")
+>>> agent = make_agent("crlqas", QASEnv("h2", max_gates=20), seed=0)
+>>> agent.train(200); agent.best_circuit
+"""
+
+from __future__ import annotations
+
+from agents.env import GATE_SETS, QASEnv
+
+__all__ = ["QASEnv", "GATE_SETS", "make_agent", "available_agents"]
+
+_AGENTS = {
+    "random": ("agents.random_agent", "RandomAgent"),
+    "dqn": ("agents.dqn", "DQNAgent"),
+    "crlqas": ("agents.dqn", "CRLQASAgent"),
+    "kanqas": ("agents.kanqas", "KANQASAgent"),
+    "gadget": ("agents.gadget_agent", "GadgetAgent"),
+}
+
+
+def available_agents() -> list[str]:
+    """Names :func:`make_agent` accepts."""
+    return list(_AGENTS)
+
+
+def make_agent(name: str, env: QASEnv, preset: str = "fast", seed=None, **hyper):
+    """An agent by name (``random dqn crlqas kanqas gadget``) for ``env``.
+
+    Args:
+        preset: ``fast`` (default: an H2 run in minutes on two cores) or ``paper``
+            (the papers' settings).
+        seed: seeds the agent and its environment.
+        hyper: overrides of the preset's hyperparameters.
+    """
+    import importlib
+
+    if name not in _AGENTS:
+        raise ValueError(f"unknown agent {name!r}; available: {', '.join(_AGENTS)}")
+    module, cls = _AGENTS[name]
+    return getattr(importlib.import_module(module), cls)(env, preset=preset, seed=seed, **hyper)

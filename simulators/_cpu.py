@@ -591,3 +591,29 @@ def pauli_channel(state, rows, cols, row_offsets, col_offsets, weights):
                 for x in range(1, g):
                     acc += weights[x, d] * local[y ^ x]
                 state[b, j0 ^ (row_offsets[y] | col_offsets[y])] = acc
+
+
+# -- serial twins ---------------------------------------------------------------------------
+# The same kernels compiled without threads. Small states (QAS, VQE: a few qubits) take
+# microseconds, where waking the thread pool costs more than the work, and far more on a
+# busy machine; the kernel interface picks these below ``SERIAL_BELOW`` amplitudes.
+SERIAL_BELOW = 1 << 15
+
+
+def _serial(kernel, opts):
+    return njit(**{**opts, "parallel": False})(kernel.py_func)
+
+
+class serial:  # noqa: N801 - a namespace mirroring the module's kernels
+    apply_1q = _serial(apply_1q, _OPTS)
+    apply_2q = _serial(apply_2q, _OPTS)
+    apply_kq = _serial(apply_kq, _OPTS)
+    apply_diagonal = _serial(apply_diagonal, _OPTS)
+    apply_x = _serial(apply_x, _OPTS)
+    swap_pairs = _serial(swap_pairs, _OPTS)
+    pauli_expvals = _serial(pauli_expvals, _REDUCE_OPTS)
+    grouped_expvals = _serial(grouped_expvals, _REDUCE_OPTS)
+    apply_pauli_sum = _serial(apply_pauli_sum, _OPTS)
+    inner = _serial(inner, _REDUCE_OPTS)
+    run_gates = _serial(run_gates, _OPTS)
+    pauli_channel = _serial(pauli_channel, _OPTS)

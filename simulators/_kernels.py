@@ -23,7 +23,13 @@ class CpuKernels:
     def __init__(self):
         from simulators import _cpu
 
-        self._k = _cpu
+        self._parallel = _cpu
+        self._serial = _cpu.serial
+        self._serial_below = _cpu.SERIAL_BELOW
+
+    def _kern(self, state):
+        """The threaded kernels for large states, their serial twins for small ones."""
+        return self._serial if state.size < self._serial_below else self._parallel
 
     # -- memory ---------------------------------------------------------------------------
     def free_bytes(self) -> int:
@@ -45,18 +51,18 @@ class CpuKernels:
     # -- gates ----------------------------------------------------------------------------
     def apply_matrix(self, state, qubits: tuple[int, ...], mats) -> None:
         if len(qubits) == 1:
-            self._k.apply_1q(state, qubits[0], mats)
+            self._kern(state).apply_1q(state, qubits[0], mats)
         elif len(qubits) == 2:
-            self._k.apply_2q(state, qubits[0], qubits[1], mats)
+            self._kern(state).apply_2q(state, qubits[0], qubits[1], mats)
         else:
-            self._k.apply_kq(state, *_kq_layout(qubits), mats)
+            self._kern(state).apply_kq(state, *_kq_layout(qubits), mats)
 
     def apply_controlled(self, state, control: int, target: int, mats) -> None:
         # the blocked dense 2-qubit kernel beats the indexed controlled one on CPU
         full = np.zeros((len(mats), 4, 4), dtype=mats.dtype)
         full[:, 0, 0] = full[:, 2, 2] = 1  # control (bit 0) is 0
         full[:, 1::2, 1::2] = mats
-        self._k.apply_2q(state, control, target, full)
+        self._kern(state).apply_2q(state, control, target, full)
 
     def apply_diagonal(self, state, qubits: tuple[int, ...], diags) -> None:
         if len(qubits) <= 2:  # blocked dense kernels are faster than the indexed diagonal
@@ -65,43 +71,43 @@ class CpuKernels:
             full[:, np.arange(d), np.arange(d)] = diags
             self.apply_matrix(state, qubits, full)
         else:
-            self._k.apply_diagonal(state, np.asarray(qubits, dtype=np.int64), diags)
+            self._kern(state).apply_diagonal(state, np.asarray(qubits, dtype=np.int64), diags)
 
     def apply_x(self, state, q: int) -> None:
-        self._k.apply_x(state, q)
+        self._kern(state).apply_x(state, q)
 
     def apply_cx(self, state, control: int, target: int) -> None:
         lo, hi = sorted((control, target))
-        self._k.swap_pairs(state, lo, hi, 1 << control, 0, 1 << target)
+        self._kern(state).swap_pairs(state, lo, hi, 1 << control, 0, 1 << target)
 
     def apply_swap(self, state, a: int, b: int) -> None:
         lo, hi = sorted((a, b))
-        self._k.swap_pairs(state, lo, hi, 0, 1 << a, 1 << b)
+        self._kern(state).swap_pairs(state, lo, hi, 0, 1 << a, 1 << b)
 
     def apply_pauli_channel(self, state, qubits, n, weights) -> None:
         """A Pauli channel on ``qubits`` of density matrices stored as 2n-qubit states;
         ``weights[x, d]`` as in ``_cpu.pauli_channel``."""
         rows, cols, row_off, col_off = _pauli_layout(tuple(qubits), n)
-        self._k.pauli_channel(state, rows, cols, row_off, col_off, weights)
+        self._kern(state).pauli_channel(state, rows, cols, row_off, col_off, weights)
 
     def run_gates(self, state, program, entries) -> None:
         """A whole gate program (``simulators._program``) in one call."""
-        self._k.run_gates(state, program.kinds, program.qubits, program.offsets, entries)
+        self._kern(state).run_gates(state, program.kinds, program.qubits, program.offsets, entries)
 
     # -- observables ----------------------------------------------------------------------
     def pauli_expvals(self, state, xs, zs, coeffs):
-        return self._k.pauli_expvals(state, xs, zs, coeffs)
+        return self._kern(state).pauli_expvals(state, xs, zs, coeffs)
 
     def grouped_expvals(self, state, gxs, diagonals):
-        return self._k.grouped_expvals(state, gxs, diagonals)
+        return self._kern(state).grouped_expvals(state, gxs, diagonals)
 
     def apply_pauli_sum(self, state, xs, zs, coeffs):
         out = np.empty_like(state)
-        self._k.apply_pauli_sum(state, xs, zs, coeffs, out)
+        self._kern(state).apply_pauli_sum(state, xs, zs, coeffs, out)
         return out
 
     def inner(self, bra, ket):
-        return self._k.inner(bra, ket)
+        return self._kern(bra).inner(bra, ket)
 
     def probabilities(self, state):
         return state.real**2 + state.imag**2

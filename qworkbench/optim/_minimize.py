@@ -124,18 +124,38 @@ def minimize(
     return _torch(objective, x0, method, maxiter, seed, callback, jac, options)
 
 
+_SMALL = 256  # parameters up to which BLAS runs on one thread during the fit
+_blas = None
+
+
+def _one_blas_thread():
+    """A context limiting BLAS to one thread. SciPy's L-BFGS-B calls BLAS on vectors of
+    a few entries, where waking BLAS threads costs milliseconds per iteration (far more
+    than the work, and worse on a busy machine)."""
+    global _blas
+    if _blas is None:
+        import threadpoolctl
+
+        _blas = threadpoolctl.ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
+
+
 def _scipy(objective, x0, method, maxiter, callback, jac, options) -> OptimizeResult:
+    import contextlib
+
     import scipy.optimize
 
     opts = {"maxiter": int(maxiter), **options}
-    result = scipy.optimize.minimize(
-        objective,
-        x0,
-        method=_SCIPY[method],
-        jac=jac if method == "l-bfgs-b" else None,
-        options=opts,
-        callback=(lambda xk: callback(np.asarray(xk), objective(xk))) if callback else None,
-    )
+    limit = _one_blas_thread() if x0.size <= _SMALL else contextlib.nullcontext()
+    with limit:
+        result = scipy.optimize.minimize(
+            objective,
+            x0,
+            method=_SCIPY[method],
+            jac=jac if method == "l-bfgs-b" else None,
+            options=opts,
+            callback=(lambda xk: callback(np.asarray(xk), objective(xk))) if callback else None,
+        )
     return OptimizeResult(
         x=np.asarray(result.x, dtype=float),
         fun=float(result.fun),

@@ -1,0 +1,294 @@
+"""What every QAS agent shares: the training loop, the episode log, the best circuit,
+and checkpoints that make ``--resume`` after a kill reproduce the uninterrupted run.
+
+A run directory holds ``config.json``, ``episodes.jsonl`` (one JSON line per episode:
+``episode reward energy error|fidelity threshold gates cnots depth success seconds``),
+``best_circuit.qasm`` and ``checkpoint.pt`` (networks, optimizer, replay, curriculum
+and every RNG state), all written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agents.env import QASEnv
+from qworkbench import Circuit
+
+__all__ = ["Agent", "atomic_write", "EpisodeRecord"]
+
+EpisodeRecord = dict
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, mode) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.floating | np.integer):
+        return value.item()
+    return value
+
+
+class Agent:
+    """Base class: subclasses implement :meth:`act` and (to learn) :meth:`observe`.
+
+    Args:
+        env: a :class:`QASEnv`.
+        seed: seeds the agent's exploration, network initialisation and the env.
+    """
+
+    name = "agent"
+    #: torch threads while training: the networks are small, and on a busy machine waking
+    #: a thread pool for each small matrix product costs more than the product
+    threads = 1
+
+    def __init__(self, env: QASEnv, seed=None, **hyper):
+        if not isinstance(env, QASEnv):
+            raise TypeError(f"env must be a QASEnv, got {type(env).__name__}")
+        if hyper:
+            raise ValueError(f"unknown hyperparameter(s) for {self.name!r}: {sorted(hyper)}")
+        self.env = env
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.episode = 0
+        self.total_steps = 0
+        self.log: list[EpisodeRecord] = []
+        self._best: tuple | None = None  # (key, circuit, record)
+        self._env_seeded = False
+
+    # -- to override ----------------------------------------------------------------------
+    def act(self, obs: np.ndarray, mask: np.ndarray, explore: bool = True) -> int:
+        raise NotImplementedError
+
+    def observe(self, obs, action, reward, next_obs, terminated, truncated, next_mask) -> None:
+        """One transition (learning agents store it and train)."""
+
+    def end_episode(self) -> None:
+        """Called after each episode (e.g. to refit KAN grids)."""
+
+    def agent_state(self) -> dict:
+        """Learning state for checkpoints (networks, optimizer, replay)."""
+        return {}
+
+    def load_agent_state(self, state: dict) -> None:
+        pass
+
+    def config(self) -> dict:
+        return {"agent": self.name, "seed": self.seed}
+
+    # -- the loop -------------------------------------------------------------------------
+    def _consider_best(self, record: dict) -> None:
+        env = self.env
+        success = record["success"]
+        score = record["error"] if env.kind == "energy" else -record["fidelity"]
+        # successes first, then fewer gates, then the better score
+        key = (0, record["gates"], score) if success else (1, score, record["gates"])
+        if self._best is None or key < self._best[0]:
+            self._best = (key, env.circuit(bound=True), dict(record))
+
+    def run_episode(self, explore: bool = True) -> dict:
+        env = self.env
+        if not self._env_seeded:
+            obs, info = env.reset(seed=None if self.seed is None else int(self.seed))
+            self._env_seeded = True
+        else:
+            obs, info = env.reset()
+        start = time.perf_counter()
+        total = 0.0
+        done = False
+        record = None
+        while not done:
+            mask = info["action_mask"]
+            action = self.act(obs, mask, explore=explore)
+            next_obs, reward, terminated, truncated, info = env.step(action)
+            total += reward
+            if explore:
+                self.observe(
+                    obs, action, reward, next_obs, terminated, truncated, info["action_mask"]
+                )
+            self.total_steps += 1
+            obs = next_obs
+            done = terminated or truncated
+            step_record = self._record(info, total)
+            self._consider_best(step_record)
+            record = step_record
+        if explore:
+            self.end_episode()
+        record["seconds"] = time.perf_counter() - start
+        record["episode"] = self.episode
+        return record
+
+    def _record(self, info: dict, total: float) -> dict:
+        record = {
+            "episode": self.episode,
+            "reward": total,
+            "gates": info["gates"],
+            "cnots": info["cnots"],
+            "depth": info["depth"],
+            "threshold": info["threshold"],
+            "success": info["success"],
+        }
+        if self.env.kind == "energy":
+            record["energy"] = info["energy"]
+            record["error"] = info["error"]
+        else:
+            record["fidelity"] = info["fidelity"]
+        return record
+
+    def train(
+        self,
+        episodes: int,
+        callback: Callable[[dict], object] | None = None,
+        run_dir=None,
+        checkpoint_every: int = 25,
+        resume: bool = False,
+    ) -> list[dict]:
+        """Train until ``episodes`` episodes in total have run; returns the log.
+
+        Args:
+            callback: called with each episode's record; returning ``False`` stops.
+            run_dir: where to write the run (config, episode log, best circuit and
+                checkpoints); ``None`` keeps everything in memory.
+            checkpoint_every: episodes between checkpoints (and at the end).
+            resume: continue from ``run_dir``'s checkpoint; the log is cut back to it, so
+                the finished log equals an uninterrupted run's.
+        """
+        if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+            raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+        if (
+            isinstance(checkpoint_every, bool)
+            or not isinstance(checkpoint_every, int)
+            or (checkpoint_every < 1)
+        ):
+            raise ValueError(
+                f"checkpoint_every must be a positive integer, got {checkpoint_every!r}"
+            )
+        run = None if run_dir is None else Path(run_dir)
+        if run is not None:
+            run.mkdir(parents=True, exist_ok=True)
+            if resume and (run / "checkpoint.pt").exists():
+                self.load_checkpoint(run)
+            elif resume:
+                raise FileNotFoundError(f"nothing to resume: {run / 'checkpoint.pt'} is missing")
+            elif (run / "episodes.jsonl").exists() and (run / "episodes.jsonl").stat().st_size:
+                raise FileExistsError(
+                    f"{run} already holds a run; pass resume=True (--resume) or another directory"
+                )
+            atomic_write(run / "config.json", json.dumps(self.full_config(), indent=2))
+            lines = [json.dumps({k: _jsonable(v) for k, v in r.items()}) for r in self.log]
+            atomic_write(run / "episodes.jsonl", "".join(line + "\n" for line in lines))
+        log_file = None if run is None else open(run / "episodes.jsonl", "a")  # noqa: SIM115
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            while self.episode < episodes:
+                record = self.run_episode()
+                self.episode += 1
+                self.log.append(record)
+                if log_file is not None:
+                    log_file.write(json.dumps({k: _jsonable(v) for k, v in record.items()}) + "\n")
+                    log_file.flush()
+                stop = callback is not None and callback(record) is False
+                if run is not None and (self.episode % checkpoint_every == 0 or stop):
+                    self.save_checkpoint(run)
+                if stop:
+                    break
+        finally:
+            torch.set_num_threads(threads)
+            if log_file is not None:
+                log_file.close()
+        if run is not None:
+            self.save_checkpoint(run)
+        return self.log
+
+    # -- results --------------------------------------------------------------------------
+    @property
+    def best_circuit(self) -> Circuit | None:
+        """The best circuit so far (angles bound): the smallest successful one, else the
+        one with the lowest error (highest fidelity)."""
+        return None if self._best is None else self._best[1]
+
+    @property
+    def best_record(self) -> dict | None:
+        return None if self._best is None else self._best[2]
+
+    def full_config(self) -> dict:
+        env = self.env
+        env_config = {k: v for k, v in env.config.items() if k not in ("noise",)}
+        env_config["task"] = env.task.name
+        env_config["noise"] = None if env.noise is None else repr(env.noise)
+        env_config["extra_actions"] = [a.label for a in env.actions if len(a.gates) > 1]
+        return {"env": env_config, **self.config()}
+
+    # -- checkpoints ----------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        best = None
+        if self._best is not None:
+            best = (self._best[0], self._best[1].to_qasm(version=3), self._best[2])
+        return {
+            "episode": self.episode,
+            "total_steps": self.total_steps,
+            "log": self.log,
+            "best": best,
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+            "env": self.env.state_dict(),
+            "env_seeded": self._env_seeded,
+            "agent": self.agent_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.episode = state["episode"]
+        self.total_steps = state["total_steps"]
+        self.log = list(state["log"])
+        best = state["best"]
+        if best is not None:
+            best = (tuple(best[0]), Circuit.from_qasm(best[1]), best[2])
+        self._best = best
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        self.env.load_state_dict(state["env"])
+        self._env_seeded = state["env_seeded"]
+        self.load_agent_state(state["agent"])
+
+    def save_checkpoint(self, run_dir) -> None:
+        import io
+
+        run = Path(run_dir)
+        buffer = io.BytesIO()
+        torch.save(self.state_dict(), buffer)
+        atomic_write(run / "checkpoint.pt", buffer.getvalue())
+        if self.best_circuit is not None:
+            atomic_write(run / "best_circuit.qasm", self.best_circuit.to_qasm(version=2))
+
+    def load_checkpoint(self, run_dir) -> None:
+        path = Path(run_dir) / "checkpoint.pt"
+        try:
+            state = torch.load(path, weights_only=False)
+        except Exception as exc:  # a truncated or foreign file
+            raise ValueError(f"cannot read the checkpoint {path}: {exc}") from exc
+        self.load_state_dict(state)

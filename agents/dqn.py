@@ -1,0 +1,224 @@
+"""Double DQN with n-step returns, replay, a target network and masked epsilon-greedy
+(the agent of Ostaszewski et al. 2021 and CRLQAS); ``crlqas`` adds the curriculum.
+
+Update (double DQN, van Hasselt et al. 2016): a* = argmax_a Q_online(s', a) over allowed
+actions, target y = R^(n) + gamma^n (1 - done) Q_target(s', a*), Huber loss on
+Q_online(s, a) - y. The network is trained with ``qworkbench.optim.create``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.base import Agent
+from agents.curriculum import PAPER_PRESETS, MovingThreshold
+from agents.replay import EpsilonSchedule, NStepAccumulator, ReplayBuffer
+
+__all__ = ["DQNAgent", "CRLQASAgent", "PRESETS", "mlp"]
+
+#: hyperparameters per preset. ``paper`` is CRLQAS's; ``fast`` is sized so that an H2 run
+#: finishes in minutes on two CPU cores.
+PRESETS = {
+    "fast": dict(
+        hidden=(128, 128), batch_size=64, replay_size=10_000, target_sync=200, lr=1e-3,
+        eps_decay=0.998, eps_end=0.05, n_step=3, learning_starts=64, train_every=1,
+        optimizer="adam",
+    ),
+    "paper": dict(
+        hidden=(1000,) * 5, batch_size=1000, replay_size=20_000, target_sync=500, lr=1e-4,
+        eps_decay=0.99995, eps_end=0.05, n_step=1, learning_starts=1000, train_every=1,
+        optimizer="adam",
+    ),
+}  # fmt: skip
+
+
+def mlp(sizes, activation=nn.LeakyReLU) -> nn.Sequential:
+    """Linear layers with ``activation`` between them."""
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class DQNAgent(Agent):
+    """Double DQN on a :class:`~agents.env.QASEnv`.
+
+    Args:
+        env: the environment.
+        preset: ``fast`` or ``paper`` (see :data:`PRESETS`); ``hyper`` overrides it.
+        seed: seeds the network, exploration and the environment.
+        gamma: the discount; default 0.005 ** (1 / L) (CRLQAS).
+    """
+
+    name = "dqn"
+
+    def __init__(self, env, preset: str = "fast", seed=None, gamma: float | None = None, **hyper):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        settings = dict(PRESETS[preset])
+        own = {k: hyper.pop(k) for k in list(hyper) if k in settings or k in self._extra_hyper()}
+        unknown = sorted(hyper)
+        if unknown:
+            raise ValueError(f"unknown hyperparameter(s) for {self.name!r}: {unknown}")
+        settings.update({k: v for k, v in own.items() if k in settings})
+        super().__init__(env, seed=seed)
+        self.preset = preset
+        self.hyper = settings
+        self.extra = {k: v for k, v in own.items() if k not in settings}
+        self.gamma = 0.005 ** (1 / env.max_gates) if gamma is None else float(gamma)
+        if not 0 < self.gamma <= 1:
+            raise ValueError(f"gamma must lie in (0, 1], got {self.gamma}")
+        for key in ("batch_size", "replay_size", "target_sync", "n_step", "learning_starts",
+                    "train_every"):  # fmt: skip
+            value = settings[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{key} must be a positive integer, got {value!r}")
+        if not (isinstance(settings["lr"], float | int) and math.isfinite(settings["lr"])) or (
+            settings["lr"] <= 0
+        ):
+            raise ValueError(f"lr must be a positive finite number, got {settings['lr']!r}")
+        if seed is not None:
+            torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
+        n_in, n_out = env.obs_size, env.action_space.n
+        self.online = self.build_network(n_in, n_out)
+        self.target = self.build_network(n_in, n_out)
+        self.target.load_state_dict(self.online.state_dict())
+        from qworkbench import optim
+
+        self.optimizer = optim.create(
+            settings["optimizer"], self.online.parameters(), lr=settings["lr"]
+        )
+        self.replay = ReplayBuffer(settings["replay_size"], n_in, n_out)
+        self.nstep = NStepAccumulator(settings["n_step"], self.gamma)
+        self.epsilon = EpsilonSchedule(1.0, settings["eps_end"], settings["eps_decay"])
+        self.updates = 0
+        self.losses: list[float] = []
+
+    @staticmethod
+    def _extra_hyper() -> tuple[str, ...]:
+        return ()
+
+    def build_network(self, n_in: int, n_out: int) -> nn.Module:
+        return mlp([n_in, *self.hyper["hidden"], n_out])
+
+    def config(self) -> dict:
+        return {
+            "agent": self.name, "seed": self.seed, "preset": self.preset, "gamma": self.gamma,
+            **{k: list(v) if isinstance(v, tuple) else v for k, v in self.hyper.items()},
+            **self.extra,
+        }  # fmt: skip
+
+    # -- acting ---------------------------------------------------------------------------
+    def act(self, obs, mask, explore: bool = True) -> int:
+        allowed = np.flatnonzero(mask)
+        if explore and self.rng.random() < self.epsilon(self.total_steps):
+            return int(self.rng.choice(allowed))
+        with torch.no_grad():
+            q = self.online(torch.as_tensor(obs).unsqueeze(0))[0].numpy()
+        q = np.where(mask.astype(bool), q, -np.inf)
+        return int(np.argmax(q))
+
+    # -- learning -------------------------------------------------------------------------
+    def observe(self, obs, action, reward, next_obs, terminated, truncated, next_mask) -> None:
+        over = terminated or truncated
+        for transition in self.nstep.push(
+            obs, action, reward, next_obs, terminated, next_mask, over
+        ):
+            self.replay.add(*transition)
+        h = self.hyper
+        if len(self.replay) >= max(h["learning_starts"], h["batch_size"]) and (
+            self.total_steps % h["train_every"] == 0
+        ):
+            self.losses.append(self.update())
+
+    def update(self) -> float:
+        """One gradient step of double DQN on a replay minibatch; returns the loss."""
+        batch = self.replay.sample(self.hyper["batch_size"], self.rng)
+        obs = torch.from_numpy(batch["obs"])
+        next_obs = torch.from_numpy(batch["next_obs"])
+        actions = torch.from_numpy(batch["actions"])
+        with torch.no_grad():
+            next_q = self.online(next_obs)
+            next_q = next_q.masked_fill(~torch.from_numpy(batch["next_masks"]), -torch.inf)
+            best = next_q.argmax(dim=1, keepdim=True)
+            target_q = self.target(next_obs).gather(1, best).squeeze(1)
+            not_done = 1.0 - torch.from_numpy(batch["dones"])
+            y = (
+                torch.from_numpy(batch["returns"])
+                + torch.from_numpy(batch["discounts"]) * not_done * target_q
+            )
+        q = self.online(obs).gather(1, actions.unsqueeze(1)).squeeze(1)
+        loss = nn.functional.smooth_l1_loss(q, y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.online.parameters(), 10.0)
+        self.optimizer.step()
+        self.updates += 1
+        if self.updates % self.hyper["target_sync"] == 0:
+            self.target.load_state_dict(self.online.state_dict())
+        return float(loss.detach())
+
+    def agent_state(self) -> dict:
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "replay": self.replay.state_dict(),
+            "updates": self.updates,
+            "nstep": list(self.nstep.pending),
+        }
+
+    def load_agent_state(self, state: dict) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.replay.load_state_dict(state["replay"])
+        self.updates = state["updates"]
+        self.nstep.pending.clear()
+        self.nstep.pending.extend(state["nstep"])
+
+
+class CRLQASAgent(DQNAgent):
+    """Double DQN with CRLQAS's moving-threshold curriculum attached to the env.
+
+    Curriculum hyperparameters: ``shift_every`` (G), ``delta``, ``successes`` (K),
+    ``threshold`` (the starting one; default halfway between the empty circuit's energy
+    and the exact energy, measured from E_LB). ``paper``: G = 500, delta = 5e-4, K = 25 up to
+    4 qubits, 2000 / 1e-3 / 50 above; ``fast``: G = 50, the same delta, K = 5.
+    """
+
+    name = "crlqas"
+
+    @staticmethod
+    def _extra_hyper() -> tuple[str, ...]:
+        return ("shift_every", "delta", "successes", "threshold")
+
+    def __init__(self, env, preset: str = "fast", seed=None, **hyper):
+        super().__init__(env, preset=preset, seed=seed, **hyper)
+        if env.kind != "energy":
+            raise ValueError(
+                f"crlqas's curriculum needs an energy task; {env.task.name!r} is a state task"
+            )
+        size = "small" if env.n <= 4 else "large"
+        g, delta, k = PAPER_PRESETS[size]
+        if preset == "fast":
+            g, k = 50, 5
+        extra = self.extra
+        # default start: halfway between the empty circuit's energy and the exact energy
+        start = 0.5 * (env.empty_energy + env.exact_energy) - env.lower_bound
+        curriculum = MovingThreshold(
+            threshold=float(extra.get("threshold", start)),
+            lower_bound=env.lower_bound,
+            delta=float(extra.get("delta", delta)),
+            shift_every=int(extra.get("shift_every", g)),
+            successes=int(extra.get("successes", k)),
+        )
+        env.curriculum = curriculum
+        env.threshold = curriculum.threshold
+        self.curriculum = curriculum
