@@ -131,8 +131,9 @@ def test_xy_mixer_equals_matrix_exponentials_and_keeps_groups_one_hot():
 def test_xy_basis_initial_state_is_a_feasible_tour():
     """initial_state="basis": group j starts with member j % len(group) set."""
     groups = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-    c = qaoa_circuit(PauliSum.from_list([("Z" * 9, 1.0)]), 1, mixer="xy", groups=groups,
-                     initial_state="basis")  # fmt: skip
+    c = qaoa_circuit(
+        PauliSum.from_list([("Z" * 9, 1.0)]), 1, mixer="xy", groups=groups, initial_state="basis"
+    )
     probs = SIM.probabilities(c, [0.0, 0.0])
     assert probs[(1 << 0) | (1 << 4) | (1 << 8)] == pytest.approx(1.0)
 
@@ -265,6 +266,20 @@ def test_maxcut_ten_nodes_depth_three_finds_the_optimum():
     result = QAOA(_MaxCut(graph), p=3, init="interp", seed=0).run()
     assert result.objective == _brute_max_cut(graph)
     assert result.approximation_ratio > 0.85
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "spsa", "cobyla", "nelder-mead"])
+def test_any_minimize_method_drives_qaoa(optimizer):
+    options = {"lr": 0.05} if optimizer == "adam" else None
+    result = QAOA(
+        _MaxCut(nx.cycle_graph(6)),
+        p=1,
+        optimizer=optimizer,
+        seed=0,
+        maxiter=60,
+        optimizer_options=options,
+    ).run()
+    assert result.objective == 6.0 and result.expected_objective > 3.5
 
 
 def test_interp_rule():
@@ -412,8 +427,9 @@ def _last_json(result) -> dict:
 
 
 def test_cli_random_maxcut_json():
-    out = _last_json(_qwb("--problem", "maxcut", "--random", "6", "--p", "2", "--seed", "3",
-                          "--json"))  # fmt: skip
+    out = _last_json(
+        _qwb("--problem", "maxcut", "--random", "6", "--p", "2", "--seed", "3", "--json")
+    )
     assert out["problem"] == "maxcut" and out["num_qubits"] == 6 and out["feasible"]
     assert out["objective"] == out["optimum"]  # 6 nodes: the optimum is sampled
     assert 0.5 < out["approximation_ratio"] <= 1.0 and len(out["params"]) == 4
@@ -432,10 +448,22 @@ def test_cli_dimacs_instance_and_human_output(tmp_path):
 def test_cli_mknap_index_and_tsplib(tmp_path):
     mknap = tmp_path / "mknap.txt"
     mknap.write_text("2\n3 1 0\n5 4 3\n2 3 1\n4\n4 2 0\n1 2 3 4\n2 2 2 2\n3 1 2 1\n4 5\n")
-    first = _last_json(_qwb("--problem", "knapsack", "--instance", str(mknap), "--json",
-                            "--seed", "1"))  # fmt: skip
-    second = _last_json(_qwb("--problem", "knapsack", "--instance", str(mknap), "--index", "2",
-                             "--json", "--seed", "1"))  # fmt: skip
+    first = _last_json(
+        _qwb("--problem", "knapsack", "--instance", str(mknap), "--json", "--seed", "1")
+    )
+    second = _last_json(
+        _qwb(
+            "--problem",
+            "knapsack",
+            "--instance",
+            str(mknap),
+            "--index",
+            "2",
+            "--json",
+            "--seed",
+            "1",
+        )
+    )
     assert first["num_variables"] == 3 and second["num_variables"] == 4
     assert first["feasible"] and first["objective"] <= first["optimum"] == 8.0  # items 0 and 2
     tsp = tmp_path / "three.tsp"
@@ -443,14 +471,49 @@ def test_cli_mknap_index_and_tsplib(tmp_path):
         "NAME: three\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\n"
         "NODE_COORD_SECTION\n1 0 0\n2 3 0\n3 0 4\nEOF\n"
     )
-    out = _last_json(_qwb("--problem", "tsp", "--instance", str(tsp), "--mixer", "xy",
-                          "--seed", "0", "--json"))  # fmt: skip
+    out = _last_json(
+        _qwb("--problem", "tsp", "--instance", str(tsp), "--mixer", "xy", "--seed", "0", "--json")
+    )
     assert out["feasible"] and out["objective"] == 12.0 and out["num_qubits"] == 9
 
 
+def test_cli_sampled_spsa_run():
+    out = _last_json(
+        _qwb(
+            "--problem",
+            "maxcut",
+            "--random",
+            "5",
+            "--optimizer",
+            "spsa",
+            "--shots",
+            "200",
+            "--maxiter",
+            "30",
+            "--seed",
+            "1",
+            "--json",
+        )
+    )
+    assert out["feasible"] and out["nfev"] > 30
+
+
 def test_cli_method_routes_to_lagrangian():
-    out = _last_json(_qwb("--problem", "knapsack", "--random", "4", "--method", "dual_ascent",
-                          "--solver", "exact", "--seed", "2", "--json"))  # fmt: skip
+    out = _last_json(
+        _qwb(
+            "--problem",
+            "knapsack",
+            "--random",
+            "4",
+            "--method",
+            "dual_ascent",
+            "--solver",
+            "exact",
+            "--seed",
+            "2",
+            "--json",
+        )
+    )
     assert out["method"] == "dual_ascent" and out["feasible"]
     assert out["num_qubits"] == 4  # slack-free: one qubit per item
 
