@@ -509,7 +509,8 @@ class Knapsack(_Problem):
 
     def repair(self, x) -> tuple[int, ...]:
         """Drop the chosen item of least value per unit of (capacity-scaled) overload until
-        feasible, then add items by value per scaled weight while they fit."""
+        feasible, add items by value per scaled weight while they fit, then swap a chosen
+        item for a more valuable one that fits while that helps."""
         x = self._bits(x).astype(int)
         scale = 1.0 / np.maximum(self.capacities, 1e-12)
         load = self.weights @ x
@@ -521,12 +522,31 @@ class Knapsack(_Problem):
             x[drop] = 0
             load = self.weights @ x
         ratio = self.values / np.maximum((self.weights * scale[:, None]).sum(axis=0), 1e-12)
-        for i in np.argsort(-ratio, kind="stable"):
+        order = np.argsort(-ratio, kind="stable")
+        load = self._fill(x, load, order)
+        improved = True
+        while improved:  # 1-swap local search: trade a chosen item for a better one that fits
+            improved = False
+            for i in np.flatnonzero(x):
+                for j in np.flatnonzero(x == 0):
+                    new = load - self.weights[:, i] + self.weights[:, j]
+                    if self.values[j] > self.values[i] and np.all(new <= self.capacities + 1e-9):
+                        x[i], x[j] = 0, 1
+                        load = self._fill(x, new, order)
+                        improved = True
+                        break
+                if improved:
+                    break
+        return tuple(int(v) for v in x)
+
+    def _fill(self, x: np.ndarray, load: np.ndarray, order) -> np.ndarray:
+        """Add items in ``order`` while they fit (in place); returns the new load."""
+        for i in order:
             fits = np.all(load + self.weights[:, i] <= self.capacities + 1e-9)
             if not x[i] and self.values[i] > 0 and fits:
                 x[i] = 1
                 load = load + self.weights[:, i]
-        return tuple(int(v) for v in x)
+        return load
 
 
 class TSP(_Problem):
