@@ -1,5 +1,5 @@
 """QAOA (tasks.qaoa) against outside references: dense matrix exponentials (SciPy),
-Qiskit's QAOAAnsatz, and brute force over networkx graphs."""
+Qiskit's qaoa_ansatz, and brute force over networkx graphs."""
 
 from __future__ import annotations
 
@@ -73,14 +73,14 @@ def test_x_mixer_circuit_equals_matrix_exponentials(seed):
 
 
 def test_circuit_equals_qiskit_qaoa_ansatz():
-    from qiskit.circuit.library import QAOAAnsatz
+    from qiskit.circuit.library import qaoa_ansatz
     from qiskit.quantum_info import Statevector
 
     rng = np.random.default_rng(7)
     n, p = 5, 3
     ising = _random_ising(n, rng, max_weight=2)
     gammas, betas = rng.uniform(-1, 1, p), rng.uniform(-1, 1, p)
-    ansatz = QAOAAnsatz(ising.to_qiskit(), reps=p)
+    ansatz = qaoa_ansatz(ising.to_qiskit(), reps=p)
     values = {}
     for param in ansatz.parameters:
         kind, k = param.name[0], param.index
