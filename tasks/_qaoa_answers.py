@@ -1,18 +1,89 @@
 """What QAOA does around the circuit: accepting a problem, a QUBO or an Ising Hamiltonian,
-the CVaR objective, and turning final samples into an answer."""
+the CVaR objective, and turning final samples into an answer (:class:`QAOAResult`)."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from qworkbench import PauliSum
 from tasks._qaoa_circuit import cost_terms, diagonal_energies
 
-__all__ = ["IsingProblem", "as_problem", "cvar", "marginal", "approximation_ratio", "Answers"]
+__all__ = [
+    "QAOAResult",
+    "IsingProblem",
+    "as_problem",
+    "cvar",
+    "marginal",
+    "approximation_ratio",
+    "Answers",
+]
 
 _INTERFACE = ("num_variables", "sense", "objective", "is_feasible", "ising")
 _BRUTE_FORCE_QUBITS = 22
 _REPAIR_CANDIDATES = 64
+
+
+@dataclass(frozen=True)
+class QAOAResult:
+    """The outcome of :meth:`QAOA.run`.
+
+    Attributes:
+        x: the best feasible sampled assignment (0/1 per variable); when no sample is
+            feasible, the best of the repaired samples (``feasible`` says if that worked).
+        objective: the problem's objective at ``x``.
+        expected_objective: the objective averaged over the final distribution, each
+            infeasible assignment counted at its repaired value (what a user of the
+            sampler gets); exact up to 14 variables with ``shots=None``, from the final
+            samples otherwise.
+        approximation_ratio: ``expected_objective / optimum`` for "max" problems,
+            ``optimum / expected_objective`` for "min" problems (inverted when the optimum
+            is negative, so at most 1), where the brute-force optimum is known; None
+            otherwise (or when the two differ in sign).
+        feasible: whether ``x`` satisfies the constraints.
+        params: the angles ``(gamma_0, beta_0, ..., gamma_{p-1}, beta_{p-1})``.
+        history: the optimised objective (energy or CVaR) at every evaluation.
+        nfev: objective evaluations (all INTERP levels).
+        num_qubits: qubits of the circuit (variables plus any slack bits).
+        p: the depth.
+        energy: the optimised objective at ``params``.
+        optimum: the brute-force optimal objective, or None.
+        probability: the probability of sampling ``x`` (its share of the final samples).
+    """
+
+    x: tuple[int, ...]
+    objective: float
+    expected_objective: float
+    approximation_ratio: float | None
+    feasible: bool
+    params: tuple[float, ...]
+    history: tuple[float, ...] = field(repr=False)
+    nfev: int
+    num_qubits: int
+    p: int
+    energy: float
+    optimum: float | None = None
+    probability: float = 0.0
+
+    @property
+    def gammas(self) -> tuple[float, ...]:
+        return self.params[0::2]
+
+    @property
+    def betas(self) -> tuple[float, ...]:
+        return self.params[1::2]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> QAOAResult:
+        data = json.loads(text)
+        for key in ("x", "params", "history"):
+            data[key] = tuple(data[key])
+        return cls(**data)
 
 
 class IsingProblem:

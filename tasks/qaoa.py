@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import numbers
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -45,6 +43,7 @@ from simulators import StatevectorSimulator, get_simulator
 from tasks._qaoa_answers import (
     Answers,
     IsingProblem,
+    QAOAResult,
     approximation_ratio,
     as_problem,
     cvar,
@@ -91,66 +90,6 @@ def _check_int(value, name: str, allow_none: bool = False):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
-
-
-@dataclass(frozen=True)
-class QAOAResult:
-    """The outcome of :meth:`QAOA.run`.
-
-    Attributes:
-        x: the best feasible sampled assignment (0/1 per variable); when no sample is
-            feasible, the best of the repaired samples (``feasible`` says if that worked).
-        objective: the problem's objective at ``x``.
-        expected_objective: the objective averaged over the final distribution, each
-            infeasible assignment counted at its repaired value (what a user of the
-            sampler gets); exact up to 14 variables with ``shots=None``, from the final
-            samples otherwise.
-        approximation_ratio: ``expected_objective / optimum`` for "max" problems,
-            ``optimum / expected_objective`` for "min" problems (inverted when the optimum
-            is negative, so at most 1), where the brute-force optimum is known; None
-            otherwise (or when the two differ in sign).
-        feasible: whether ``x`` satisfies the constraints.
-        params: the angles ``(gamma_0, beta_0, ..., gamma_{p-1}, beta_{p-1})``.
-        history: the optimised objective (energy or CVaR) at every evaluation.
-        nfev: objective evaluations (all INTERP levels).
-        num_qubits: qubits of the circuit (variables plus any slack bits).
-        p: the depth.
-        energy: the optimised objective at ``params``.
-        optimum: the brute-force optimal objective, or None.
-        probability: the probability of sampling ``x`` (its share of the final samples).
-    """
-
-    x: tuple[int, ...]
-    objective: float
-    expected_objective: float
-    approximation_ratio: float | None
-    feasible: bool
-    params: tuple[float, ...]
-    history: tuple[float, ...] = field(repr=False)
-    nfev: int
-    num_qubits: int
-    p: int
-    energy: float
-    optimum: float | None = None
-    probability: float = 0.0
-
-    @property
-    def gammas(self) -> tuple[float, ...]:
-        return self.params[0::2]
-
-    @property
-    def betas(self) -> tuple[float, ...]:
-        return self.params[1::2]
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> QAOAResult:
-        data = json.loads(text)
-        for key in ("x", "params", "history"):
-            data[key] = tuple(data[key])
-        return cls(**data)
 
 
 class QAOA:
