@@ -269,7 +269,7 @@ def qaoa(
     )
     try:
         prob = build_problem(problem, instance, random_size, index, seed)
-        if sys.stderr.isatty() and not as_json:
+        if sys.stderr.isatty():
             from rich.console import Console
 
             with Console(stderr=True).status("QAOA running") as status:
@@ -280,7 +280,7 @@ def qaoa(
                 out = solve(prob, method=method, solver=solver, callback=progress, **options)
         else:
             out = solve(prob, method=method, solver=solver, **options)
-    except (ValueError, TypeError, OSError, MemoryError) as exc:
+    except (ValueError, OSError, MemoryError) as exc:
         typer.echo(f"qwb qaoa: {exc}", err=True)
         raise typer.Exit(code=2) from None
     out = {"problem": problem, "instance": instance or f"random:{random_size}", **out}

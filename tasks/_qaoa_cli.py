@@ -79,11 +79,11 @@ def solve(problem, *, method=None, solver="qaoa", callback=None, **options) -> d
     else:
         from tasks.lagrangian import solve as lagrangian_solve
 
+        seed = options.pop("seed", None)
         if solver != "qaoa":
             options = {}
         elif options.get("mixer") == "xy":  # the inner QUBOs keep the variables first
             options["groups"] = problem.one_hot_groups
-        seed = options.pop("seed", None)
         result = lagrangian_solve(problem, method, solver=solver, seed=seed, **options)
         out = {
             "solver": solver,
