@@ -222,12 +222,13 @@ def _slack_eliminated_minimum(problem, num_qubits: int, penalty: float):
            for c in cons]  # fmt: skip
     b = np.array([c.sign * r for c, r in zip(cons, rhs)], dtype=float)
     is_eq = np.array([c.sense == "==" for c in cons], dtype=bool)
+    C, c0 = problem.lagrangian_qubo(np.zeros(len(cons)))  # the cost alone
     best, best_x = math.inf, None
     for start in range(0, 1 << n, 1 << 16):
         X = bitstrings(n, start, min(start + (1 << 16), 1 << n))
         g = X @ A.T - b
         viol = np.where(is_eq, np.abs(g), np.maximum(g, 0))
-        vals = evaluate_qubo(problem._C, problem._c0, X) + penalty * (viol**2).sum(axis=1)
+        vals = evaluate_qubo(C, c0, X) + penalty * (viol**2).sum(axis=1)
         k = int(np.argmin(vals))
         if vals[k] < best:
             best, best_x = float(vals[k]), X[k]

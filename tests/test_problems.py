@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qworkbench.errors import InstanceFormatError
+from tasks._qubo import _exact_penalty
 from tasks.problems import (
     MIS,
     TSP,
@@ -22,7 +23,6 @@ from tasks.problems import (
     LinearConstraint,
     MaxCut,
     QuboProblem,
-    _exact_penalty,
     bitstrings,
     evaluate_qubo,
     load_dimacs,
