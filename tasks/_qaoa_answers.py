@@ -212,7 +212,7 @@ class Answers:
         """(x, objective, feasible)."""
         if v not in self._plain:
             x = tuple((v >> i) & 1 for i in range(self.n))
-            value = float(self.problem.objective(x))
+            value = float(self.problem.objective(x)) + 0.0  # no -0.0 from "max" negation
             self._plain[v] = (x, value, bool(self.problem.is_feasible(x)))
         return self._plain[v]
 
@@ -224,7 +224,8 @@ class Answers:
             repair = getattr(self.problem, "repair", None)
             if not ok and repair is not None:
                 x = tuple(int(b) for b in repair(x))
-                value, ok = float(self.problem.objective(x)), bool(self.problem.is_feasible(x))
+                value = float(self.problem.objective(x)) + 0.0
+                ok = bool(self.problem.is_feasible(x))
             self._repaired[v] = (x, value, ok)
         return self._repaired[v]
 

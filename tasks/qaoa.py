@@ -384,7 +384,7 @@ class QAOA:
             small = self.num_variables <= _BRUTE_FORCE_VARIABLES
             if brute is not None and self.brute_force and small:
                 with contextlib.suppress(ValueError, NotImplementedError, MemoryError):
-                    self._optimum = float(brute()[1])
+                    self._optimum = float(brute()[1]) + 0.0
         return self._optimum
 
 
