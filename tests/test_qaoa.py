@@ -301,8 +301,13 @@ def test_params_are_the_angles_of_the_unscaled_circuit():
     assert qaoa.evaluate(result.params) == pytest.approx(result.energy, abs=1e-9)
 
 
-def test_adjoint_gradient_matches_finite_differences():
-    qaoa = QAOA(_MaxCut(_graphs()["gnp6w"]), p=2)
+@pytest.mark.parametrize("mixer", ["x", "xy"])
+def test_adjoint_gradient_matches_finite_differences(mixer):
+    if mixer == "x":
+        qaoa = QAOA(_MaxCut(_graphs()["gnp6w"]), p=2)
+    else:  # W-state start and RXX/RYY ring mixers on TSP's time slots
+        qaoa = QAOA(_constrained()["tsp-xy"][0], p=2, mixer="xy")
+    assert qaoa.use_gradient
     fun, jac = qaoa._objective(2)
     theta = np.array([0.3, -0.2, 0.5, 0.7])
     eps = 1e-6
