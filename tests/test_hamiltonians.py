@@ -127,6 +127,12 @@ def test_h2o_active_space_equals_casci():
     assert _hf_expectation(problem) == pytest.approx(e_hf, abs=1e-8)
 
 
+def test_beh2_active_space_equals_casci():
+    problem = molecule("BeH2", active=(4, 4))
+    _, e_cas = _pyscf("H 0 0 -1.326; Be 0 0 0; H 0 0 1.326", ncas=4, nelecas=4)
+    assert problem.num_qubits == 8 and problem.exact_energy == pytest.approx(e_cas, abs=1e-8)
+
+
 def test_bad_arguments_name_the_value():
     with pytest.raises(ValueError, match="'CH4'.*H2, LiH"):
         molecule("CH4")
@@ -138,6 +144,9 @@ def test_bad_arguments_name_the_value():
         molecule("H2", bond_length=-1.0)
     with pytest.raises(ValueError, match="does not fit"):
         molecule("H2", active=(4, 2))
+    with warnings.catch_warnings(), pytest.raises(ValueError, match="'no-such-basis'"):
+        warnings.simplefilter("ignore")  # PySCF suggests basis-set-exchange
+        molecule("H2", basis="no-such-basis")
 
 
 # -- cache --------------------------------------------------------------------------------
