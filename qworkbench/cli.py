@@ -231,6 +231,7 @@ def vqe(
     maxiter: int = typer.Option(200, "--maxiter", min=1),
     seed: int = typer.Option(0, "--seed"),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object last."),
+    out: str = typer.Option(None, "--out", help="Append the result as one JSON line to FILE."),
 ) -> None:
     """Solve a molecule's ground state with VQE (exact, shot-based or noisy)."""
     import json
@@ -321,6 +322,13 @@ def vqe(
     )
     if problem.hf_energy is not None:
         typer.echo(f"  HF energy    {problem.hf_energy:+.8f} Ha")
+    if out is not None:
+        from pathlib import Path
+
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as fh:
+            fh.write(json.dumps(summary) + "\n")
     if json_output:
         typer.echo(json.dumps(summary))
 

@@ -243,11 +243,14 @@ def test_cli_vqe_json_as_a_subprocess(tmp_path_factory):
     assert data["exact_energy"] == pytest.approx(-1.1373060, abs=1e-6)
 
 
-def test_cli_vqe_hea_on_a_task(qwb_vqe):
-    code, stdout, stderr = qwb_vqe("--task", "h2_2q", "--ansatz", "hea", "--layers", "1", "--json")
+def test_cli_vqe_hea_on_a_task(qwb_vqe, tmp_path):
+    log = tmp_path / "runs" / "vqe.jsonl"
+    args = ("--task", "h2_2q", "--ansatz", "hea", "--layers", "1", "--json", "--out", str(log))
+    code, stdout, stderr = qwb_vqe(*args)
     assert code == 0, stderr
     data = json.loads(stdout.strip().splitlines()[-1])
     assert data["num_qubits"] == 2 and abs(data["error"]) < CHEMICAL_ACCURACY
+    assert json.loads(log.read_text().splitlines()[-1]) == data
     assert "VQE energy" in stdout
 
 
