@@ -115,6 +115,8 @@ class QAOA:
         optimizer_options: extra options for :func:`qworkbench.optim.minimize`.
         brute_force: find the optimum by ``problem.brute_force()`` (up to 20 variables)
             for ``approximation_ratio``; :func:`solve_qubo` turns it off by default.
+        initial_params: starting angles as in ``result.params`` (``2 p`` values); they
+            replace ``init`` (e.g. a warm start from the previous of a series of QUBOs).
 
     Examples:
         >>> import networkx as nx
@@ -145,6 +147,7 @@ class QAOA:
         final_shots: int = 1024,
         optimizer_options: dict | None = None,
         brute_force: bool = True,
+        initial_params=None,
     ):
         self.problem = as_problem(problem)
         self.p = _check_int(p, "p")
@@ -189,6 +192,14 @@ class QAOA:
         self.groups = groups
         self._circuits: dict[tuple[int, bool], object] = {}
         self._circuit(self.p)  # checks the mixer's groups now rather than in run()
+        self.initial_params = None
+        if initial_params is not None:
+            theta = np.array(initial_params, dtype=float).reshape(-1)
+            if theta.shape != (2 * self.p,) or not np.all(np.isfinite(theta)):
+                raise ValueError(
+                    f"initial_params must be {2 * self.p} finite angles, got {initial_params!r}"
+                )
+            self.initial_params = theta
 
     @functools.cached_property
     def energies(self) -> np.ndarray:
@@ -322,7 +333,12 @@ class QAOA:
         ``callback(nfev, value)`` is called after every objective evaluation.
         """
         history: list[float] = []
-        if self.init == "interp":
+        if self.initial_params is not None:
+            theta = self.initial_params.copy()
+            theta[0::2] *= self.cost_scale
+            opt = self._minimize(self.p, theta, history, callback)
+            theta = opt.x
+        elif self.init == "interp":
             theta = self._initial(1)
             for depth in range(1, self.p + 1):
                 if depth > 1:

@@ -301,6 +301,16 @@ def test_params_are_the_angles_of_the_unscaled_circuit():
     assert qaoa.evaluate(result.params) == pytest.approx(result.energy, abs=1e-9)
 
 
+def test_warm_start_from_previous_params():
+    problem = _MaxCut(nx.random_regular_graph(3, 8, seed=1))
+    cold = QAOA(problem, p=2, seed=0).run()
+    warm = QAOA(problem, p=2, seed=0, initial_params=cold.params).run()
+    assert warm.history[0] == pytest.approx(cold.energy, abs=1e-9)
+    assert warm.energy <= cold.energy + 1e-9 and warm.nfev < cold.nfev
+    with pytest.raises(ValueError, match="initial_params"):
+        QAOA(problem, p=2, initial_params=[0.1, 0.2])
+
+
 @pytest.mark.parametrize("mixer", ["x", "xy"])
 def test_adjoint_gradient_matches_finite_differences(mixer):
     if mixer == "x":
