@@ -101,7 +101,8 @@ def _power_form(grid: torch.Tensor, order: int) -> torch.Tensor:
     _, values = _nonzero_splines(x, g.repeat_interleave(knots - 1, 0), order)
     values = values.reshape(order + 1, n_in, knots - 1, order + 1).permute(1, 2, 0, 3)
     vander = f[:, None] ** torch.arange(order + 1, device=g.device)
-    power = torch.linalg.solve(vander, values)  # (in, j, d, m)
+    power = torch.linalg.solve(vander, values)  # (in, j, d, m), entries O(1)
+    power = torch.where(power.abs() < 1e-12, 0.0, power)  # exact zeros, not solver residue
     index = torch.arange(knots - 1, device=g.device)[:, None] - order
     index = index + torch.arange(order + 1, device=g.device)  # spline j - k + m
     keep = (index >= 0) & (index < n_basis) & (width[..., None] > 0)
