@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qworkbench._memory import check_allocation
 from qworkbench.pauli import PauliSum
 
 __all__ = [
@@ -114,7 +115,9 @@ class Problem:
     sense = "min"
 
     def __init__(self, cost_matrix: np.ndarray, cost_offset: float, constraints):
-        self._C = _upper(np.asarray(cost_matrix, dtype=np.float64))
+        cost_matrix = np.asarray(cost_matrix, dtype=np.float64)
+        check_allocation(2 * cost_matrix.nbytes, "the upper-triangular cost matrix")
+        self._C = _upper(cost_matrix)
         self._c0 = float(cost_offset)
         self.constraints: list[LinearConstraint] = list(constraints)
         n = self._C.shape[0]
@@ -268,6 +271,7 @@ class Problem:
                 varmap.append(("slack", j, w))
             rows.append((a, b, [sign * w for w in weights]))
         m = len(varmap)
+        check_allocation(8 * m * m, f"a {m}x{m} QUBO matrix")
         Q = np.zeros((m, m))
         Q[:n, :n] = self._C
         offset = self._c0

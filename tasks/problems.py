@@ -29,6 +29,7 @@ import numbers
 import networkx as nx
 import numpy as np
 
+from qworkbench._memory import check_allocation
 from tasks._qubo import (
     MAX_BRUTE_FORCE_VARIABLES,
     LinearConstraint,
@@ -234,9 +235,26 @@ class TSP(Problem):
         _check_finite(d, "distances")
         n = d.shape[0]
         self.distances, self.num_cities, self.fix_start = d, n, bool(fix_start)
-        free = range(1, n) if fix_start else range(n)
-        self._free = list(free)
+        self._free = list(range(1, n) if fix_start else range(n))
+
+    # the (n^2 x n^2) cost matrix and the constraints are built on first use, so that
+    # a large TSPLIB instance loads (for its distances) without allocating them
+    _LAZY = frozenset({"_C", "_c0", "constraints", "_A", "_b", "_signs", "_is_eq"})
+
+    def __getattr__(self, name):
+        if name in TSP._LAZY and "_free" in self.__dict__:
+            self._build()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def num_variables(self) -> int:
+        return len(self._free) ** 2
+
+    def _build(self) -> None:
+        d, n = self.distances, self.num_cities
         k = len(self._free)
+        check_allocation(3 * 8 * k**4, f"the QUBO of a {n}-city TSP ({k * k} variables)")
         C = np.zeros((k * k, k * k))
         for t in range(n):
             for i in range(n):

@@ -479,6 +479,24 @@ def test_malformed_files_name_the_line(tmp_path, loader, text, line):
     assert f":{line}:" in str(info.value)
 
 
+def test_large_tsplib_instance_loads_without_building_its_qubo(tmp_path):
+    from qworkbench.errors import MemoryLimitError
+
+    rng = np.random.default_rng(0)
+    n = 1500
+    coords = "\n".join(
+        f"{i + 1} {x:.2f} {y:.2f}" for i, (x, y) in enumerate(rng.uniform(0, 1e4, (n, 2)))
+    )
+    head = f"NAME: big\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: EUC_2D\n"
+    text = f"{head}NODE_COORD_SECTION\n{coords}\nEOF\n"
+    problem = load_tsplib(write(tmp_path, "big.tsp", text))
+    assert problem.distances.shape == (n, n) and problem.num_variables == n * n
+    with pytest.raises(MemoryLimitError, match="1500-city TSP"):
+        problem.qubo()
+    with pytest.raises(ValueError, match="too large"):
+        problem.brute_force()
+
+
 def test_non_utf8_file_is_an_instance_error(tmp_path):
     path = tmp_path / "b.col"
     path.write_bytes(b"p edge 2 1\n\xff\xfe\n")
