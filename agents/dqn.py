@@ -85,7 +85,7 @@ class DQNAgent(Agent):
             raise ValueError(f"lr must be a positive finite number, got {settings['lr']!r}")
         if seed is not None:
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
-        n_in, n_out = env.obs_size, env.action_space.n
+        n_in, n_out = int(env.obs_size), int(env.action_space.n)
         self.online = self.build_network(n_in, n_out)
         self.target = self.build_network(n_in, n_out)
         self.target.load_state_dict(self.online.state_dict())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 from hypothesis import strategies as st
@@ -10,6 +13,10 @@ from qworkbench import Circuit
 from qworkbench.circuit import GATES
 
 GATE_NAMES = sorted(GATES)
+
+# Tests (and the commands they start) cache molecular Hamiltonians in a throwaway
+# directory, never in the user's ~/.cache.
+os.environ.setdefault("QWB_CACHE", tempfile.mkdtemp(prefix="qwb-test-cache-"))
 
 
 def random_circuit(num_qubits: int, num_ops: int, rng: np.random.Generator) -> Circuit:
