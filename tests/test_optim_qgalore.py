@@ -286,3 +286,39 @@ def test_registry_and_validation():
         optim.quantize_weights(torch.nn.Sequential(torch.nn.Tanh()))
     with pytest.raises(TypeError, match="Module"):
         optim.quantize_weights([torch.zeros(2, 2)])
+
+
+# -- the 8-bit optimizer's O(1) code lookup -------------------------------------------------
+@pytest.mark.parametrize("signed", [True, False])
+def test_code_lookup_equals_binary_search(signed):
+    import numba
+
+    from qworkbench.optim._adam8bit import _nearest, _nearest_lookup
+    from qworkbench.optim._quant import code_lookup, dynamic_map, nearest_code
+
+    @numba.njit
+    def both(table, lookup, xs):
+        out = np.empty((2, len(xs)), np.int64)
+        bits = xs.view(np.uint32)
+        for i in range(len(xs)):
+            out[0, i] = _nearest(table, xs[i])
+            out[1, i] = _nearest_lookup(table, lookup, xs[i], bits[i])
+        return out
+
+    table = dynamic_map(signed).numpy()
+    rng = np.random.default_rng(0)
+    sign = rng.choice([-1.0, 1.0], 300_000) if signed else 1.0
+    mids = (table[1:] + table[:-1]) / 2  # the decision boundaries and their neighbours
+    xs = np.concatenate([
+        rng.uniform(-1 if signed else 0, 1, 300_000),
+        sign * 10.0 ** rng.uniform(-9, 0, 300_000),
+        table, mids, np.nextafter(mids, -2), np.nextafter(mids, 2),
+        np.nextafter(table, -2), np.nextafter(table, 2), [0.0, -0.0, 1.0, -1.0, 1e-38, 1e-45],
+    ]).astype(np.float32)  # fmt: skip
+    search, lookup = both(table, code_lookup(signed), xs)
+    np.testing.assert_array_equal(lookup, search)
+    # torch's searchsorted version agrees on the normalized range (it compares absolute
+    # distances, so just above 1 it keeps the lower of the two 1.0 entries)
+    inside = np.abs(xs) <= 1
+    torch_codes = nearest_code(torch.from_numpy(xs[inside]), dynamic_map(signed))
+    np.testing.assert_array_equal(lookup[inside], torch_codes.numpy())

@@ -13,7 +13,12 @@ import numpy as np
 import torch
 
 from qworkbench.optim._base import PerParameterOptimizer, adamw_step, check_common
-from qworkbench.optim._quant import dequantize_blockwise, dynamic_map, quantize_blockwise
+from qworkbench.optim._quant import (
+    code_lookup,
+    dequantize_blockwise,
+    dynamic_map,
+    quantize_blockwise,
+)
 
 __all__ = ["Adam8bit"]
 
@@ -41,7 +46,8 @@ class Adam8bit(PerParameterOptimizer):
 
 
 def _nearest(table, x):
-    """Index of the nearest entry of the sorted ``table`` (binary search)."""
+    """Index of the nearest entry of the sorted ``table`` (binary search; the reference
+    that :func:`_nearest_lookup` equals)."""
     lo, hi = 0, table.shape[0] - 1
     while hi - lo > 1:
         mid = (lo + hi) // 2
@@ -52,8 +58,17 @@ def _nearest(table, x):
     return lo if x - table[lo] <= table[hi] - x else hi
 
 
-def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, lr_m, b1, b2,
-                bc2, eps, decay, block):  # fmt: skip
+def _nearest_lookup(table, lookup, x, bits):
+    """The same index in O(1): ``lookup`` (see ``_quant.code_lookup``) gives the binary
+    search's lower neighbour up to one step from the float32 ``x``'s top bits ``bits``."""
+    lo = lookup[bits >> 16]
+    if lo < table.shape[0] - 2 and x >= table[lo + 1]:
+        lo += 1
+    return lo if x - table[lo] <= table[lo + 1] - x else lo + 1
+
+
+def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, m_lookup, v_lookup,
+                lr_m, b1, b2, bc2, eps, decay, block):  # fmt: skip
     """Dequantize, update and requantize block by block in one pass (no temporaries)."""
     n = p.shape[0]
     blocks = (n + block - 1) // block
@@ -74,12 +89,20 @@ def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, lr_m, 
             v_max = max(v_max, v)
         m_absmax[k] = m_max
         v_absmax[k] = v_max
+        # normalized values in float32, read back as bits for the lookup
+        m_div, v_div = np.float32(m_max), np.float32(v_max)
+        for j in range(stop - start):
+            m_local[j] = m_local[j] / m_div
+            v_local[j] = v_local[j] / v_div
+        m_bits, v_bits = m_local.view(np.uint32), v_local.view(np.uint32)
         for i in range(start, stop):
-            m_codes[i] = _nearest(m_map, m_local[i - start] / m_max)
-            v_codes[i] = _nearest(v_map, v_local[i - start] / v_max)
+            j = i - start
+            m_codes[i] = _nearest_lookup(m_map, m_lookup, m_local[j], m_bits[j])
+            v_codes[i] = _nearest_lookup(v_map, v_lookup, v_local[j], v_bits[j])
 
 
 _nearest = numba.njit(inline="always", cache=True)(_nearest)
+_nearest_lookup = numba.njit(inline="always", cache=True)(_nearest_lookup)
 _fused_step = numba.njit(parallel=True, cache=True)(_fused_step)
 
 
@@ -130,6 +153,7 @@ def _fused(p, grad, state, group, step) -> None:
         state["m_codes"].numpy(), state["v_codes"].numpy(),
         state["m_absmax"].numpy(), state["v_absmax"].numpy(),
         dynamic_map(True).numpy(), dynamic_map(False).numpy(),
+        code_lookup(True), code_lookup(False),
         np.float32(group["lr"] / (1 - b1**step)), np.float32(b1), np.float32(b2),
         np.float32(1 - b2**step), np.float32(group["eps"]),
         np.float32(1 - group["lr"] * group["weight_decay"]), block,

@@ -15,10 +15,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = [
     "dynamic_map",
+    "code_lookup",
+    "LOOKUP_SHIFT",
     "QuantizedTensor",
     "quantize_blockwise",
     "dequantize_blockwise",
@@ -53,6 +56,34 @@ def dynamic_map(signed: bool, total_bits: int = 8) -> torch.Tensor:
     if len(table) < size:  # pad with the top value so codes stay within the code range
         table = torch.cat([table, table[-1:].expand(size - len(table))])
     return table[:size]
+
+
+#: a float32's bits >> LOOKUP_SHIFT index :func:`code_lookup` (sign, exponent, 7 mantissa bits)
+LOOKUP_SHIFT = 16
+
+
+@functools.lru_cache(maxsize=8)
+def code_lookup(signed: bool, total_bits: int = 8) -> np.ndarray:
+    """O(1) nearest-code search over the dynamic map: for every pattern of a float32's top
+    16 bits, ``lo`` = the index of the last table entry <= the smallest float with that
+    pattern (clamped to [0, len - 2], as a binary search ends). Every such bucket holds
+    at most one table entry, so for x in it the binary search's ``lo`` is ``lo`` or
+    ``lo + 1`` (one comparison with ``table[lo + 1]``), and one more comparison picks the
+    nearer neighbour: the same code as the binary search, bit for bit (NaN buckets get 0,
+    where the search's comparisons also leave it)."""
+    table = dynamic_map(signed, total_bits).numpy()
+    last = len(table) - 2
+    patterns = np.arange(1 << (32 - LOOKUP_SHIFT), dtype=np.uint32) << LOOKUP_SHIFT
+    ends = np.stack([patterns, patterns | ((1 << LOOKUP_SHIFT) - 1)]).view(np.float32)
+    with np.errstate(invalid="ignore"):
+        low, high = ends.min(axis=0), ends.max(axis=0)
+    lo_low = np.clip(np.searchsorted(table, low, side="right") - 1, 0, last)
+    lo_high = np.clip(np.searchsorted(table, high, side="right") - 1, 0, last)
+    nan = np.isnan(low)
+    if np.any((lo_high - lo_low)[~nan] > 1):  # pragma: no cover - a map too fine for 16 bits
+        raise ValueError("a lookup bucket holds two code values; lower LOOKUP_SHIFT")
+    lo_low[nan] = 0
+    return lo_low.astype(np.uint8)
 
 
 @dataclass
