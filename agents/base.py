@@ -79,6 +79,7 @@ class Agent:
         self.log: list[EpisodeRecord] = []
         self._best: tuple | None = None  # (key, circuit, record)
         self._env_seeded = False
+        self.elite: list[tuple[tuple, list]] = []
 
     # -- to override ----------------------------------------------------------------------
     def act(self, obs: np.ndarray, mask: np.ndarray, explore: bool = True) -> int:
@@ -140,7 +141,17 @@ class Agent:
             self.end_episode()
         record["seconds"] = time.perf_counter() - start
         record["episode"] = self.episode
+        self._keep_elite(record)
         return record
+
+    def _keep_elite(self, record: dict, size: int = 50) -> None:
+        """The ``size`` best final circuits of all episodes, as gate tokens (the input
+        of gadget mining): successes first, then by error / fidelity."""
+        score = record["error"] if self.env.kind == "energy" else -record["fidelity"]
+        key = (not record["success"], score, record["gates"])
+        self.elite.append((key, list(self.env.gates)))
+        self.elite.sort(key=lambda item: item[0])
+        del self.elite[size:]
 
     def _record(self, info: dict, total: float) -> dict:
         record = {
@@ -258,6 +269,7 @@ class Agent:
             "torch_rng": torch.get_rng_state(),
             "env": self.env.state_dict(),
             "env_seeded": self._env_seeded,
+            "elite": self.elite,
             "agent": self.agent_state(),
         }
 
@@ -273,6 +285,7 @@ class Agent:
         torch.set_rng_state(state["torch_rng"])
         self.env.load_state_dict(state["env"])
         self._env_seeded = state["env_seeded"]
+        self.elite = [(tuple(k), list(g)) for k, g in state.get("elite", [])]
         self.load_agent_state(state["agent"])
 
     def save_checkpoint(self, run_dir) -> None:

@@ -25,7 +25,7 @@ __all__ = ["DQNAgent", "CRLQASAgent", "PRESETS", "mlp"]
 PRESETS = {
     "fast": dict(
         hidden=(128, 128), batch_size=64, replay_size=10_000, target_sync=200, lr=1e-3,
-        eps_decay=0.998, eps_end=0.05, n_step=3, learning_starts=64, train_every=1,
+        eps_decay=0.9995, eps_end=0.05, n_step=3, learning_starts=64, train_every=1,
         optimizer="adam",
     ),
     "paper": dict(

@@ -210,7 +210,7 @@ def test_agents_solve_bell(name):
 
 def test_crlqas_reaches_chemical_accuracy_on_h2():
     env = QASEnv("h2", max_gates=20, seed=0)
-    agent = make_agent("crlqas", env, seed=0, eps_decay=0.9995)
+    agent = make_agent("crlqas", env, seed=0)
     agent.train(600, callback=lambda r: not r["success"])
     assert agent.best_record["success"]
     energy = _energy_qiskit(agent.best_circuit, env.hamiltonian)
@@ -219,6 +219,27 @@ def test_crlqas_reaches_chemical_accuracy_on_h2():
     assert np.linalg.eigvalsh(env.hamiltonian.to_matrix())[0] == pytest.approx(
         env.task.exact_energy, abs=1e-9
     )
+
+
+def test_gadget_agent_adds_mined_gadgets_as_composite_actions(tmp_path):
+    from agents.gadget_agent import easier_task
+
+    assert easier_task("tfim4") == "tfim3" and easier_task("bell") == "bell"
+    env = QASEnv("tfim3", max_gates=8, gate_set="ibm_native", seed=0)
+    plain = env.action_space.n
+    agent = make_agent("gadget", env, seed=0, easy_episodes=30, n_gadgets=1)
+    log = agent.train(5, run_dir=tmp_path)
+    assert len(log) == 5 and agent.easy_agent.env.task.name == "tfim2"
+    assert len(agent.gadgets) == 1
+    gadget = agent.gadgets[0]
+    composite = [a for a in agent.env.actions if len(a.gates) > 1]
+    assert agent.env.action_space.n == plain + len(composite) > plain
+    # every composite action is the gadget's pattern placed on some qubits
+    for action in composite:
+        names = tuple(name for name, _ in action.gates)
+        assert names == tuple(name for name, _ in gadget.gates)
+    saved = json.loads((tmp_path / "gadgets.json").read_text())
+    assert saved[0]["name"] == gadget.name
 
 
 # -- runs, checkpoints, resume ---------------------------------------------------------------
