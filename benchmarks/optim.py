@@ -133,6 +133,16 @@ def make_optimizers(args):
     def ours(name, **hyper):
         return lambda m: optim.create(name, m.parameters(), lr=lr, **hyper)
 
+    def q_galore_int8(model):
+        """Q-GaLore as the paper runs it: INT8 Linear weights, stochastically rounded."""
+        opt = optim.create(
+            "q_galore_adamw",
+            split(model, {"rank": rank, "update_proj_gap": gap}, {"galore": False}),
+            lr=lr,
+        )
+        optim.quantize_weights(model, bits=8, optimizer=opt)
+        return opt
+
     cases = {
         "torch AdamW": lambda m: torch.optim.AdamW(m.parameters(), lr=lr, weight_decay=0.0),
         "qworkbench adamw": lambda m: optim.create("adamw", m.parameters(), lr=lr,
@@ -146,6 +156,12 @@ def make_optimizers(args):
             m, {"rank": rank, "update_proj_gap": gap}, {"apollo": False}), lr=lr),
         "qworkbench apollo_mini": lambda m: optim.create("apollo_mini", split(
             m, {"update_proj_gap": gap}, {"apollo": False}), lr=lr),
+        "qworkbench q_galore_adamw": lambda m: optim.create("q_galore_adamw", split(
+            m, {"rank": rank, "update_proj_gap": gap}, {"galore": False}), lr=lr),
+        "qworkbench q_galore_adamw (32-bit moments)": lambda m: optim.create(
+            "q_galore_adamw", split(m, {"rank": rank, "update_proj_gap": gap, "moment_bits": 32},
+                                    {"galore": False}), lr=lr),
+        "qworkbench q_galore_adamw + INT8 weights": q_galore_int8,
         "qworkbench adam8bit": ours("adam8bit"),
         "qworkbench adam4bit": ours("adam4bit"),
         "qworkbench muon": lambda m: optim.create("muon", optim.muon_param_groups(m), lr=lr),
@@ -160,6 +176,36 @@ def make_optimizers(args):
             split(m, {"rank": rank, "update_proj_gap": gap, "scale": 0.25, "proj_type": "std"}),
             lr=lr,
         )
+    except ImportError:
+        pass
+    try:
+        import galore_torch
+        from q_galore_torch.q_galore_projector import GaLoreProjector
+
+        def q_galore_reference(m):
+            """galore-torch's AdamW with q-galore-torch's projector (INT4, adaptive gap) put
+            into each matrix's state (q-galore-torch 1.0's own optimizer class passes
+            bitsandbytes 0.50 its arguments in an older order and does not step on CPU)."""
+            opt = galore_torch.GaLoreAdamW(
+                split(m, {"rank": rank, "update_proj_gap": gap, "scale": 0.25, "proj_type": "std"}),
+                lr=lr,
+            )
+            for p in opt.param_groups[1]["params"]:
+                opt.state[p]["projector"] = GaLoreProjector(
+                    rank,
+                    update_proj_gap=gap,
+                    scale=0.25,
+                    proj_type="std",
+                    quant=True,
+                    group_size=256,
+                    n_bit=4,
+                    cos_threshold=0.4,
+                    gamma_proj=2,
+                    queue_size=5,
+                )
+            return opt
+
+        cases["q-galore-torch projector in GaLoreAdamW"] = q_galore_reference
     except ImportError:
         pass
     try:

@@ -322,3 +322,20 @@ def test_code_lookup_equals_binary_search(signed):
     inside = np.abs(xs) <= 1
     torch_codes = nearest_code(torch.from_numpy(xs[inside]), dynamic_map(signed))
     np.testing.assert_array_equal(lookup[inside], torch_codes.numpy())
+
+
+def test_8bit_moments_fused_and_tensor_paths_agree():
+    """Low-rank 8-bit moments take 8-bit Adam's fused CPU pass for contiguous float32
+    gradients and the tensor-operation path otherwise; both give the same direction."""
+    from qworkbench.optim._qgalore import _direction
+
+    group = {"betas": (0.9, 0.999), "eps": 1e-6, "moment_bits": 8, "min_8bit_size": 0,
+             "block": 256}  # fmt: skip
+    g = torch.Generator().manual_seed(0)
+    fused, tensor = {}, {}
+    for step in range(1, 6):
+        grad = torch.randn(96, 64, generator=g)
+        a = _direction(fused, grad, group, step)
+        b = _direction(tensor, grad.T.contiguous().T, group, step)  # not contiguous
+        assert torch.linalg.norm(a - b) <= 1e-3 * torch.linalg.norm(b)
+    assert fused["m_codes"].dtype == torch.uint8 and "exp_avg" not in fused

@@ -120,21 +120,26 @@ def refresh_projector(grad, state, group, step, side):
     return proj
 
 
-def float_moments(state, like, group):
-    """Adam's moments as float tensors shaped like ``like``; nothing to store back."""
+def adam_direction(state, grad, group, step):
+    """Adam's direction M / (sqrt(V) + eps) (no bias correction: the step size carries it),
+    with float moments kept in ``state`` and updated in place."""
     if "exp_avg" not in state:
-        state["exp_avg"] = torch.zeros_like(like)
-        state["exp_avg_sq"] = torch.zeros_like(like)
-    return state["exp_avg"], state["exp_avg_sq"], None
+        state["exp_avg"] = torch.zeros_like(grad)
+        state["exp_avg_sq"] = torch.zeros_like(grad)
+    b1, b2 = group["betas"]
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    m.mul_(b1).add_(grad, alpha=1 - b1)
+    v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+    return m / (v.sqrt() + group["eps"])
 
 
 def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict,
-                        projector=refresh_projector, moments=float_moments) -> None:  # fmt: skip
+                        projector=refresh_projector, direction=adam_direction) -> None:  # fmt: skip
     """One GaLore-AdamW step for one parameter (the maths of :class:`GaLoreAdamW`).
 
     ``projector(grad, state, group, step, side)`` returns the projector tuple and
-    ``moments(state, like, group)`` returns ``(m, v, store)``, ``store(m, v)`` writing
-    them back when they are kept in another form: Q-GaLore swaps both in.
+    ``direction(state, low_rank_grad, group, step)`` Adam's direction from the moments it
+    keeps: Q-GaLore swaps in quantized projectors and 8-bit moments.
     """
     step = int(state.get("step", 0))
     low_rank = group["galore"] and p.ndim == 2
@@ -145,13 +150,8 @@ def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group:
     b1, b2 = group["betas"]
     step += 1
     state["step"] = step
-    m, v, store = moments(state, grad, group)
-    m.mul_(b1).add_(grad, alpha=1 - b1)
-    v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+    update = direction(state, grad, group, step)
     step_size = group["lr"] * math.sqrt(1 - b2**step) / (1 - b1**step)
-    update = m / (v.sqrt() + group["eps"])
-    if store is not None:
-        store(m, v)
     if low_rank:
         update = _project_back(update, side, proj) * group["scale"]
     p.add_(update, alpha=-step_size)

@@ -25,11 +25,11 @@ import math
 
 import torch
 
-from qworkbench.optim._adam8bit import _load, _store
+from qworkbench.optim._adam8bit import _fusable, _fused, _load, _store
 from qworkbench.optim._base import PerParameterOptimizer
 from qworkbench.optim._galore import (
+    adam_direction,
     check_galore,
-    float_moments,
     galore_adamw_update,
     galore_projector,
 )
@@ -97,7 +97,7 @@ class QGaLoreAdamW(PerParameterOptimizer):
 def q_galore_adamw_update(p, grad, state, group) -> None:
     """One Q-GaLore-AdamW step for one parameter: GaLore's step with the quantized,
     adaptively refreshed projector and the (8-bit) moments below swapped in."""
-    galore_adamw_update(p, grad, state, group, projector=_adaptive_projector, moments=_moments)
+    galore_adamw_update(p, grad, state, group, projector=_adaptive_projector, direction=_direction)
 
 
 _NAMES = ("projector", "projector_right")
@@ -161,20 +161,29 @@ def _load_projector(state, group, grad_shape, rank, side) -> tuple[torch.Tensor,
     return tuple(out)
 
 
-def _moments(state, like, group):
-    """8-bit block-wise moments (dequantized for the step, stored back after) or float."""
-    if group["moment_bits"] == 32 or like.numel() < group["min_8bit_size"]:
-        return float_moments(state, like, group)
+def _direction(state, grad, group, step):
+    """Adam's direction with 8-bit block-wise moments (8-bit Adam's code: the fused CPU
+    pass, or dequantize-update-requantize elsewhere), or float ones below the size."""
+    if group["moment_bits"] == 32 or grad.numel() < group["min_8bit_size"]:
+        return adam_direction(state, grad, group, step)
+    b1, b2 = group["betas"]
+    bc2 = 1 - b2**step
+    if _fusable(grad, grad):
+        # the fused step on a zero "parameter" with lr 1 leaves -(sqrt(bc2)/bc1) M/(sqrt(V)+eps)
+        # when given eps/sqrt(bc2); GaLore's step size puts sqrt(bc2)/bc1 back
+        out = torch.zeros_like(grad)
+        unit = {"lr": 1.0, "betas": (b1, b2), "eps": group["eps"] / math.sqrt(bc2),
+                "weight_decay": 0.0, "block": group["block"]}  # fmt: skip
+        _fused(out, grad.contiguous(), state, unit, step)
+        return out.mul_(-(1 - b1**step) / math.sqrt(bc2))
     block = group["block"]
     if "m_codes" in state:
-        m = _load(state, "m", signed=True, shape=like.shape, block=block)
-        v = _load(state, "v", signed=False, shape=like.shape, block=block)
+        m = _load(state, "m", signed=True, shape=grad.shape, block=block)
+        v = _load(state, "v", signed=False, shape=grad.shape, block=block)
     else:
-        m = torch.zeros_like(like, dtype=torch.float32)
-        v = torch.zeros_like(like, dtype=torch.float32)
-
-    def store(m, v):
-        _store(state, "m", quantize_blockwise(m, signed=True, block=block))
-        _store(state, "v", quantize_blockwise(v, signed=False, block=block))
-
-    return m, v, store
+        m = torch.zeros_like(grad, dtype=torch.float32)
+        v = torch.zeros_like(grad, dtype=torch.float32)
+    update = adam_direction({"exp_avg": m, "exp_avg_sq": v}, grad.float(), group, step)
+    _store(state, "m", quantize_blockwise(m, signed=True, block=block))
+    _store(state, "v", quantize_blockwise(v, signed=False, block=block))
+    return update
