@@ -126,6 +126,8 @@ def quantize_weights(model: torch.nn.Module, bits: int = 8, *, block: int | None
     The first quantization rounds to nearest; updates are rounded stochastically, after
     each ``optimizer.step()`` when ``optimizer`` is given (or ``.attach(opt)`` later).
     The model still runs forward: the float weight is rebuilt from the codes on use.
+    Between steps ``layer.weight`` is empty, so build the optimizer and its parameter
+    groups (which look at shapes) before quantizing.
 
     Examples:
         >>> import torch
