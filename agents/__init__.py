@@ -1,9 +1,11 @@
-"""RL quantum architecture search: the QAS environment and the agents.
+"""RL quantum architecture search: the QAS environment and the agents (docs/agents.md).
 
->>> from agents import QASEnv, make_agent          # doctest: +SKIP
->>> env = QASEnv("bell", max_gates=4, gate_set="kanqas")
->>> agent = make_agent("crlqas", QASEnv("h2", max_gates=20), seed=0)
->>> agent.train(200); agent.best_circuit
+Examples:
+    >>> from agents import QASEnv, make_agent
+    >>> agent = make_agent("random", QASEnv("bell", max_gates=6, gate_set="kanqas"), seed=1)
+    >>> log = agent.train(50, callback=lambda record: not record["success"])
+    >>> agent.best_record["fidelity"] >= 0.98, agent.best_circuit.num_qubits
+    (True, 2)
 """
 
 from __future__ import annotations

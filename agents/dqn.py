@@ -85,6 +85,8 @@ class DQNAgent(Agent):
             raise ValueError(f"lr must be a positive finite number, got {settings['lr']!r}")
         if seed is not None:
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
+        if max(settings["hidden"], default=0) >= 512:  # big products: use every thread
+            self.threads = max(1, torch.get_num_threads())
         n_in, n_out = int(env.obs_size), int(env.action_space.n)
         self.online = self.build_network(n_in, n_out)
         self.target = self.build_network(n_in, n_out)
@@ -132,9 +134,7 @@ class DQNAgent(Agent):
         ):
             self.replay.add(*transition)
         h = self.hyper
-        if len(self.replay) >= max(h["learning_starts"], h["batch_size"]) and (
-            self.total_steps % h["train_every"] == 0
-        ):
+        if len(self.replay) >= h["learning_starts"] and (self.total_steps % h["train_every"] == 0):
             self.losses.append(self.update())
 
     def update(self) -> float:

@@ -125,26 +125,24 @@ _FASTMATH = {"reassoc", "contract"}
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def _locate_row(xr, knots, uniform, jj):
     """jj[b] = the knot interval of xr[b] (as a float; -1 off the grid or NaN); returns
-    the lowest and highest interval present, so callers loop over those only."""
+    a bit mask of the intervals present, so callers visit those only."""
     n_int = knots.shape[0] - 1
     t0, t_end = knots[0], knots[n_int]
-    if uniform:
-        scale = 1.0 / (knots[1] - t0)
-        for b in range(xr.shape[0]):
-            jj[b] = np.floor(min(max((xr[b] - t0) * scale, 0.0), n_int - 1.0))
-    else:
+    if not uniform:
         jj[:] = 0.0
         for c in range(1, n_int):
             t = knots[c]
             for b in range(xr.shape[0]):
                 jj[b] += 1.0 if xr[b] >= t else 0.0
-    lo, hi = float(n_int), -1.0
+    scale = 1.0 / (knots[1] - t0)
+    present = 0
     for b in range(xr.shape[0]):
-        j = jj[b] if (xr[b] >= t0) & (xr[b] < t_end) else -1.0
+        xv = xr[b]
+        j = np.floor(min(max((xv - t0) * scale, 0.0), n_int - 1.0)) if uniform else jj[b]
+        j = j if (xv >= t0) & (xv < t_end) else -1.0
         jj[b] = j
-        hi = max(hi, j)
-        lo = min(lo, j if j >= 0.0 else lo)
-    return int(lo), int(hi)
+        present |= 1 << int(j + 1.0)  # bit 0: off the grid
+    return present >> 1 if n_int <= 62 else -1  # -1: visit every interval
 
 
 @numba.njit(cache=True, inline="always")
@@ -164,10 +162,12 @@ def _spline_forward(xt, grid, table, uniform, out_t):
     jj = np.empty(batch, xt.dtype)
     for i in range(n_in):
         x, knots = xt[i], grid[i]
-        lo, hi = _locate_row(x, knots, uniform, jj)
+        present = _locate_row(x, knots, uniform, jj)
         for o in range(table.shape[1]):
             acc = out_t[o]
-            for j in range(lo, hi + 1):
+            for j in range(knots.shape[0] - 1):
+                if not (present >> j) & 1:
+                    continue
                 t, scale, c0, c1, c2, c3 = _span(knots, table[i, o], j)
                 here = float(j)
                 for b in range(batch):
@@ -182,10 +182,12 @@ def _spline_backward(xt, grid, table, uniform, grad_t, grad_table, grad_xt, need
     jj = np.empty(batch, xt.dtype)
     for i in range(n_in):
         x, knots = xt[i], grid[i]
-        lo, hi = _locate_row(x, knots, uniform, jj)
+        present = _locate_row(x, knots, uniform, jj)
         for o in range(table.shape[1]):
             g = grad_t[o]
-            for j in range(lo, hi + 1):
+            for j in range(knots.shape[0] - 1):
+                if not (present >> j) & 1:
+                    continue
                 t, scale, c0, c1, c2, c3 = _span(knots, table[i, o], j)
                 here = float(j)
                 s0, s1, s2, s3 = 0.0, 0.0, 0.0, 0.0
@@ -279,7 +281,7 @@ class KANLayer(nn.Module):
         self.scale_base = nn.Parameter(base_scale * (2 * rand(in_dim, out_dim) - 1) / in_dim**0.5)
         self.scale_sp = nn.Parameter(torch.full((in_dim, out_dim), in_dim**-0.5, dtype=dtype))
         self._refresh()
-        self.register_load_state_dict_post_hook(lambda module, keys: module._refresh())
+        self.register_load_state_dict_post_hook(_after_load)
 
     def _refresh(self) -> None:
         """Derived grid data (not in the state dict): the power form and uniformity."""
@@ -319,7 +321,8 @@ class KANLayer(nn.Module):
             raise ValueError(
                 f"expected input of shape (batch, {self.in_dim}), got {tuple(x.shape)}"
             )
-        base = F.linear(F.silu(x), self.scale_base.T)
+        # (out, in) contiguous: the fast layout for BLAS with few outputs, both ways
+        base = F.linear(F.silu(x), self.scale_base.T.contiguous())
         compiled = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
         if compiled and self.order < _SLOTS:
             grid = self.grid.to(x.dtype)
@@ -370,6 +373,10 @@ class KANLayer(nn.Module):
         self.coef.copy_(torch.where(moved[:, None, None], coef.to(self.coef.dtype), self.coef))
         self.grid.copy_(new)
         self._refresh()
+
+
+def _after_load(layer: KANLayer, incompatible_keys) -> None:
+    layer._refresh()  # a loaded grid brings its own power form and uniformity
 
 
 class KAN(nn.Module):
