@@ -13,11 +13,13 @@ k = 3. Parameter names and layouts follow pykan (``coef`` (in, out, G + k),
 ``scale_base``, ``scale_sp``, ``grid`` (in, G + 2k + 1)) so its coefficients load as is.
 
 Speed: on knot interval j a spline is a degree-k polynomial in the position f in that
-interval. The layer turns ``coef`` into those polynomials (a small tensor, rebuilt per
-call, so autograd reaches ``coef``) and compiled kernels evaluate, for every input, one
-polynomial per output, never the dense (batch, in, G + k) basis: a gradient step moves
-about as much memory as an MLP's first layer. The dense Cox–de Boor basis
-(:func:`bspline_basis`) is the reference and the path off the CPU.
+interval, whose coefficients are a fixed 4 x 4 map of the k + 1 spline coefficients
+there (one map for all inputs on a uniform grid). Compiled kernels (forward and
+backward) go input by input and, for each knot interval that holds samples, evaluate
+that polynomial for the whole batch in one vectorised loop; nothing of size
+(batch, in, G + k) is ever built, so a gradient step moves about as much memory as an
+MLP's first layer. The dense Cox–de Boor basis (:func:`bspline_basis`) is the reference
+the kernels are tested against and the path off the CPU and for orders above 3.
 """
 
 from __future__ import annotations
@@ -83,14 +85,14 @@ def bspline_basis(x: torch.Tensor, grid: torch.Tensor, order: int) -> torch.Tens
     return dense.scatter_add(2, index.clamp(0, n_basis - 1), values * keep)
 
 
-_SLOTS = 4  # polynomial coefficients per interval in the compiled path: orders 0 .. 3
+_SLOTS = 4  # polynomial terms per knot interval in the compiled path: orders 0 .. 3
 
 
 def _power_form(grid: torch.Tensor, order: int) -> torch.Tensor:
-    """T (in, (M - 1) * 4, G + k): on knot interval j of input i the spline with
-    coefficients c is sum_d (T[i] @ c)[4 j + d] * f^d, f = (x - t_j) / (t_j+1 - t_j)
-    (k <= 3; rows d > k are zero). Found from k + 1 samples per interval; zero rows on
-    zero-width intervals."""
+    """A (in, M - 1, 4, 4): on knot interval j of input i, B_{j-k+m}(x) =
+    sum_d A[i, j, d, m] f^d with f = (x - t_j) / (t_j+1 - t_j) (k <= 3; padding rows d > k
+    and columns m > k are zero, as are columns of splines off [0, G + k) and zero-width
+    intervals). Found from k + 1 samples per interval."""
     g = grid.double()
     n_in, knots = g.shape
     n_basis = knots - order - 1
@@ -106,11 +108,9 @@ def _power_form(grid: torch.Tensor, order: int) -> torch.Tensor:
     index = torch.arange(knots - 1, device=g.device)[:, None] - order
     index = index + torch.arange(order + 1, device=g.device)  # spline j - k + m
     keep = (index >= 0) & (index < n_basis) & (width[..., None] > 0)
-    power = power * keep[:, :, None, :]
-    index = index.clamp(0, n_basis - 1)[None, :, None, :].expand_as(power)
-    dense = power.new_zeros(n_in, knots - 1, _SLOTS, n_basis)
-    dense[:, :, : order + 1].scatter_add_(3, index, power)
-    return dense.reshape(n_in, -1, n_basis).to(grid.dtype)
+    padded = power.new_zeros(n_in, knots - 1, _SLOTS, _SLOTS)
+    padded[:, :, : order + 1, : order + 1] = power * keep[:, :, None, :]
+    return padded.to(grid.dtype)
 
 
 def _is_uniform(grid: torch.Tensor) -> bool:
@@ -146,30 +146,39 @@ def _locate_row(xr, knots, uniform, jj):
 
 
 @numba.njit(cache=True, inline="always")
-def _span(knots, row, j):
-    """Left knot, 1 / width and the four polynomial coefficients of interval j."""
+def _span(knots, power, coef, order, j):
+    """Left knot, 1 / width and the power-form coefficients c0..c3 of the spline with
+    coefficients ``coef`` on knot interval j (power: that input's (M - 1, 4, 4) map)."""
     width = knots[j + 1] - knots[j]
     scale = 1.0 / width if width > 0 else 0.0
-    return knots[j], scale, row[4 * j], row[4 * j + 1], row[4 * j + 2], row[4 * j + 3]
+    c0 = c1 = c2 = c3 = 0.0
+    for m in range(order + 1):
+        value = coef[min(max(j - order + m, 0), coef.shape[0] - 1)]  # A's column 0 if clamped
+        c0 += power[j, 0, m] * value
+        c1 += power[j, 1, m] * value
+        c2 += power[j, 2, m] * value
+        c3 += power[j, 3, m] * value
+    return knots[j], scale, c0, c1, c2, c3
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
-def _spline_forward(xt, grid, table, uniform, out_t):
-    """out_t[o, b] += sum_i S_io(xt[i, b]) with table[i, o, 4 j + d] the coefficient of
-    f^d of edge (i, o) on knot interval j. Input-major, and interval by interval with a
-    select instead of a per-sample table lookup, so the sample loop vectorises."""
+def _spline_forward(xt, grid, power, coef, order, uniform, out_t):
+    """out_t[o, b] += sum_i S_io(xt[i, b]) for splines with coefficients coef[i, o] and
+    interval maps ``power`` (one shared map on uniform grids). Input-major and interval
+    by interval with a select instead of a per-sample table lookup, so the sample loop
+    vectorises; only intervals holding samples are visited."""
     n_in, batch = xt.shape
     jj = np.empty(batch, xt.dtype)
     for i in range(n_in):
-        x, knots = xt[i], grid[i]
+        x, knots, maps = xt[i], grid[i], power[i if power.shape[0] > 1 else 0]
         present = _locate_row(x, knots, uniform, jj)
-        for o in range(table.shape[1]):
-            acc = out_t[o]
-            for j in range(knots.shape[0] - 1):
-                if not (present >> j) & 1:
-                    continue
-                t, scale, c0, c1, c2, c3 = _span(knots, table[i, o], j)
-                here = float(j)
+        for j in range(knots.shape[0] - 1):
+            if not (present >> j) & 1:
+                continue
+            here = float(j)
+            for o in range(coef.shape[1]):
+                t, scale, c0, c1, c2, c3 = _span(knots, maps, coef[i, o], order, j)
+                acc = out_t[o]
                 for b in range(batch):
                     f = (x[b] - t) * scale
                     value = ((c3 * f + c2) * f + c1) * f + c0
@@ -177,19 +186,19 @@ def _spline_forward(xt, grid, table, uniform, out_t):
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
-def _spline_backward(xt, grid, table, uniform, grad_t, grad_table, grad_xt, need_x):
+def _spline_backward(xt, grid, power, coef, order, uniform, grad_t, grad_coef, grad_xt, need_x):
     n_in, batch = xt.shape
     jj = np.empty(batch, xt.dtype)
     for i in range(n_in):
-        x, knots = xt[i], grid[i]
+        x, knots, maps = xt[i], grid[i], power[i if power.shape[0] > 1 else 0]
         present = _locate_row(x, knots, uniform, jj)
-        for o in range(table.shape[1]):
-            g = grad_t[o]
-            for j in range(knots.shape[0] - 1):
-                if not (present >> j) & 1:
-                    continue
-                t, scale, c0, c1, c2, c3 = _span(knots, table[i, o], j)
-                here = float(j)
+        for j in range(knots.shape[0] - 1):
+            if not (present >> j) & 1:
+                continue
+            here = float(j)
+            for o in range(coef.shape[1]):
+                t, scale, c0, c1, c2, c3 = _span(knots, maps, coef[i, o], order, j)
+                g = grad_t[o]
                 s0, s1, s2, s3 = 0.0, 0.0, 0.0, 0.0
                 for b in range(batch):
                     f = (x[b] - t) * scale
@@ -198,10 +207,10 @@ def _spline_backward(xt, grid, table, uniform, grad_t, grad_table, grad_xt, need
                     s1 += gb * f
                     s2 += gb * f * f
                     s3 += gb * f * f * f
-                grad_table[i, o, 4 * j] += s0
-                grad_table[i, o, 4 * j + 1] += s1
-                grad_table[i, o, 4 * j + 2] += s2
-                grad_table[i, o, 4 * j + 3] += s3
+                for m in range(order + 1):
+                    n = min(max(j - order + m, 0), coef.shape[2] - 1)
+                    grad_coef[i, o, n] += (maps[j, 0, m] * s0 + maps[j, 1, m] * s1
+                                           + maps[j, 2, m] * s2 + maps[j, 3, m] * s3)  # fmt: skip
                 if need_x:
                     gx = grad_xt[i]
                     for b in range(batch):
@@ -211,29 +220,31 @@ def _spline_backward(xt, grid, table, uniform, grad_t, grad_table, grad_xt, need
 
 
 class _SplineSum(torch.autograd.Function):
-    """(x, table) -> sum_i S_io(x_i) by the compiled kernels; the grid is a constant."""
+    """(xt, coef) -> (out, batch) sums of splines by the compiled kernels; grid and
+    interval maps are constants."""
 
     @staticmethod
-    def forward(ctx, x, table, grid, uniform):
-        xt = x.detach().T.contiguous()  # input-major; a no-op after a previous layer
-        table = table.detach().contiguous()
-        out_t = torch.zeros(table.shape[1], x.shape[0], dtype=x.dtype)
-        _spline_forward(xt.numpy(), grid.numpy(), table.numpy(), uniform, out_t.numpy())
-        ctx.save_for_backward(xt, table, grid)
-        ctx.uniform = uniform
-        return out_t.T
+    def forward(ctx, xt, coef, grid, power, order, uniform):
+        xt, coef = xt.detach().contiguous(), coef.detach().contiguous()
+        out_t = torch.zeros(coef.shape[1], xt.shape[1], dtype=xt.dtype)
+        _spline_forward(xt.numpy(), grid.numpy(), power.numpy(), coef.numpy(), order, uniform,
+                        out_t.numpy())  # fmt: skip
+        ctx.save_for_backward(xt, coef, grid, power)
+        ctx.order, ctx.uniform = order, uniform
+        return out_t
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_out):
-        xt, table, grid = ctx.saved_tensors
+        xt, coef, grid, power = ctx.saved_tensors
         need_x = ctx.needs_input_grad[0]
-        grad_table = torch.zeros_like(table)
+        grad_coef = torch.zeros_like(coef)
         grad_xt = torch.zeros_like(xt) if need_x else xt.new_zeros(1, 1)
-        grad_t = grad_out.to(xt.dtype).T.contiguous()
-        _spline_backward(xt.numpy(), grid.numpy(), table.numpy(), ctx.uniform, grad_t.numpy(),
-                         grad_table.numpy(), grad_xt.numpy(), need_x)  # fmt: skip
-        return (grad_xt.T if need_x else None), grad_table, None, None
+        grad_t = grad_out.to(xt.dtype).contiguous()
+        _spline_backward(xt.numpy(), grid.numpy(), power.numpy(), coef.numpy(), ctx.order,
+                         ctx.uniform, grad_t.numpy(), grad_coef.numpy(), grad_xt.numpy(),
+                         need_x)  # fmt: skip
+        return (grad_xt if need_x else None), grad_coef, None, None, None, None
 
 
 class KANLayer(nn.Module):
@@ -287,11 +298,10 @@ class KANLayer(nn.Module):
         """Derived grid data (not in the state dict): the power form and uniformity."""
         self.uniform = _is_uniform(self.grid)
         if self.order >= _SLOTS:  # the dense path serves orders above cubic
-            power = self.grid.new_zeros(1, 0, self.n_basis)
+            power = self.grid.new_zeros(1, 0, _SLOTS, _SLOTS)
         else:
             power = _power_form(self.grid, self.order)
-        # uniform rows share one map (it is scale-free), so a plain matrix product builds
-        # every edge's polynomials
+        # uniform rows share one map (it is scale-free)
         self.register_buffer("power", power[:1] if self.uniform else power, persistent=False)
 
     def _apply(self, fn, recurse=True):
@@ -308,14 +318,6 @@ class KANLayer(nn.Module):
         kind = "uniform" if self.uniform else "adaptive"
         return f"{self.in_dim}, {self.out_dim}, grid={self.num}, order={self.order}, {kind} grid"
 
-    def polynomials(self) -> torch.Tensor:
-        """(in, out, (M - 1) * 4): scale_sp * spline of each edge as polynomials in
-        the position in each knot interval (differentiable in coef and scale_sp)."""
-        scaled = self.coef * self.scale_sp.unsqueeze(-1)  # (in, out, n)
-        if self.uniform:
-            return (scaled.flatten(0, 1) @ self.power[0].T).view(self.in_dim, self.out_dim, -1)
-        return torch.bmm(scaled, self.power.transpose(1, 2))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 2 or x.shape[1] != self.in_dim:
             raise ValueError(
@@ -323,14 +325,15 @@ class KANLayer(nn.Module):
             )
         # (out, in) contiguous: the fast layout for BLAS with few outputs, both ways
         base = F.linear(F.silu(x), self.scale_base.T.contiguous())
+        coef = self.coef * self.scale_sp.unsqueeze(-1)
         compiled = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
         if compiled and self.order < _SLOTS:
-            grid = self.grid.to(x.dtype)
-            poly = self.polynomials().to(x.dtype)
-            return base + _SplineSum.apply(x, poly, grid, self.uniform)
-        spline = torch.einsum("bin,ion->bo", bspline_basis(x, self.grid, self.order),
-                              self.coef * self.scale_sp[..., None])  # fmt: skip
-        return base + spline
+            # input-major for the kernels; a no-op on the previous layer's output
+            xt = x.T.contiguous()
+            grid, power = self.grid.to(x.dtype), self.power.to(x.dtype)
+            spline = _SplineSum.apply(xt, coef.to(x.dtype), grid, power, self.order, self.uniform)
+            return base + spline.T
+        return base + torch.einsum("bin,ion->bo", bspline_basis(x, self.grid, self.order), coef)
 
     def spline(self, x: torch.Tensor) -> torch.Tensor:
         """sum_m c[i, o, m] B_m(x_i) per edge, without the scales: (batch, in, out)."""
