@@ -357,7 +357,6 @@ class KANLayer(nn.Module):
         if not torch.isfinite(x).all():
             raise ValueError("update_grid samples contain NaN or inf")
         xs = torch.sort(x, dim=0).values
-        target = self.spline(xs)  # (batch, in, out) on the old grid
         batch, g, k = xs.shape[0], self.num, self.order
         ids = [int(batch / g * i) for i in range(g)] + [batch - 1]
         adaptive = xs[ids].T  # (in, G + 1)
@@ -369,10 +368,15 @@ class KANLayer(nn.Module):
         new = torch.cat([lo - h * ramp.flip(0), inner, hi + h * ramp], dim=1)
         moved = (hi - lo).squeeze(1) >= min_span
         new = torch.where(moved[:, None], new, self.grid)
-        design = bspline_basis(xs, new, k).double().transpose(0, 1)  # (in, batch, n)
-        rhs = target.double().transpose(0, 1)  # (in, batch, out)
-        driver = "gelsd" if design.device.type == "cpu" else None
-        coef = torch.linalg.lstsq(design, rhs, driver=driver).solution.transpose(1, 2)
+        coef = torch.empty_like(self.coef, dtype=torch.float64)
+        driver = "gelsd" if xs.device.type == "cpu" else None
+        step = max(1, 2**22 // (batch * self.n_basis))  # inputs per least-squares batch
+        for rows in torch.arange(self.in_dim, device=xs.device).split(step):
+            old = bspline_basis(xs[:, rows], self.grid[rows], k).double()
+            target = torch.einsum("bin,ion->ibo", old, self.coef[rows].double())
+            design = bspline_basis(xs[:, rows], new[rows], k).double().transpose(0, 1)
+            fit = torch.linalg.lstsq(design, target, driver=driver).solution  # (in, n, out)
+            coef[rows] = fit.transpose(1, 2)
         self.coef.copy_(torch.where(moved[:, None, None], coef.to(self.coef.dtype), self.coef))
         self.grid.copy_(new)
         self._refresh()
