@@ -122,22 +122,26 @@ def _is_uniform(grid: torch.Tensor) -> bool:
 _FASTMATH = {"reassoc", "contract"}
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _locate_row(xr, knots, uniform, jj):
-    """jj[b] = the knot interval of xr[b] (as a float; -1 off the grid or NaN); returns
-    a bit mask of the intervals present, so callers visit those only."""
-    n_int = knots.shape[0] - 1
-    t0, t_end = knots[0], knots[n_int]
+# The kernels index 2-D arrays directly rather than slicing rows: a numba slice is a new
+# reference-counted array, and at small batches those counts cost more than the maths.
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _locate_row(xt, grid, i, uniform, jj):
+    """jj[b] = the knot interval of xt[i, b] (as a float; -1 off the grid or NaN);
+    returns a bit mask of the intervals present, so callers visit those only."""
+    n_int = grid.shape[1] - 1
+    t0, t_end = grid[i, 0], grid[i, n_int]
     if not uniform:
         jj[:] = 0.0
         for c in range(1, n_int):
-            t = knots[c]
-            for b in range(xr.shape[0]):
-                jj[b] += 1.0 if xr[b] >= t else 0.0
-    scale = 1.0 / (knots[1] - t0)
+            t = grid[i, c]
+            for b in range(xt.shape[1]):
+                jj[b] += 1.0 if xt[i, b] >= t else 0.0
+    scale = 1.0 / (grid[i, 1] - t0)
     present = 0
-    for b in range(xr.shape[0]):
-        xv = xr[b]
+    for b in range(xt.shape[1]):
+        xv = xt[i, b]
         j = np.floor(min(max((xv - t0) * scale, 0.0), n_int - 1.0)) if uniform else jj[b]
         j = j if (xv >= t0) & (xv < t_end) else -1.0
         jj[b] = j
@@ -146,19 +150,18 @@ def _locate_row(xr, knots, uniform, jj):
 
 
 @numba.njit(cache=True, inline="always")
-def _span(knots, power, coef, order, j):
-    """Left knot, 1 / width and the power-form coefficients c0..c3 of the spline with
-    coefficients ``coef`` on knot interval j (power: that input's (M - 1, 4, 4) map)."""
-    width = knots[j + 1] - knots[j]
-    scale = 1.0 / width if width > 0 else 0.0
+def _span(power, coef, i, o, order, j):
+    """The power-form coefficients c0..c3 on knot interval j of the spline with
+    coefficients coef[i, o] (power: the (inputs or 1, M - 1, 4, 4) interval maps)."""
+    p = i if power.shape[0] > 1 else 0
     c0 = c1 = c2 = c3 = 0.0
     for m in range(order + 1):
-        value = coef[min(max(j - order + m, 0), coef.shape[0] - 1)]  # A's column 0 if clamped
-        c0 += power[j, 0, m] * value
-        c1 += power[j, 1, m] * value
-        c2 += power[j, 2, m] * value
-        c3 += power[j, 3, m] * value
-    return knots[j], scale, c0, c1, c2, c3
+        value = coef[i, o, min(max(j - order + m, 0), coef.shape[2] - 1)]  # map 0 if clamped
+        c0 += power[p, j, 0, m] * value
+        c1 += power[p, j, 1, m] * value
+        c2 += power[p, j, 2, m] * value
+        c3 += power[p, j, 3, m] * value
+    return c0, c1, c2, c3
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
@@ -170,19 +173,18 @@ def _spline_forward(xt, grid, power, coef, order, uniform, out_t):
     n_in, batch = xt.shape
     jj = np.empty(batch, xt.dtype)
     for i in range(n_in):
-        x, knots, maps = xt[i], grid[i], power[i if power.shape[0] > 1 else 0]
-        present = _locate_row(x, knots, uniform, jj)
-        for j in range(knots.shape[0] - 1):
+        present = _locate_row(xt, grid, i, uniform, jj)
+        for j in range(grid.shape[1] - 1):
             if not (present >> j) & 1:
                 continue
-            here = float(j)
+            here, t, width = float(j), grid[i, j], grid[i, j + 1] - grid[i, j]
+            scale = 1.0 / width if width > 0 else 0.0
             for o in range(coef.shape[1]):
-                t, scale, c0, c1, c2, c3 = _span(knots, maps, coef[i, o], order, j)
-                acc = out_t[o]
+                c0, c1, c2, c3 = _span(power, coef, i, o, order, j)
                 for b in range(batch):
-                    f = (x[b] - t) * scale
+                    f = (xt[i, b] - t) * scale
                     value = ((c3 * f + c2) * f + c1) * f + c0
-                    acc[b] += value if jj[b] == here else 0.0
+                    out_t[o, b] += value if jj[b] == here else 0.0
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
@@ -190,33 +192,32 @@ def _spline_backward(xt, grid, power, coef, order, uniform, grad_t, grad_coef, g
     n_in, batch = xt.shape
     jj = np.empty(batch, xt.dtype)
     for i in range(n_in):
-        x, knots, maps = xt[i], grid[i], power[i if power.shape[0] > 1 else 0]
-        present = _locate_row(x, knots, uniform, jj)
-        for j in range(knots.shape[0] - 1):
+        present = _locate_row(xt, grid, i, uniform, jj)
+        p = i if power.shape[0] > 1 else 0
+        for j in range(grid.shape[1] - 1):
             if not (present >> j) & 1:
                 continue
-            here = float(j)
+            here, t, width = float(j), grid[i, j], grid[i, j + 1] - grid[i, j]
+            scale = 1.0 / width if width > 0 else 0.0
             for o in range(coef.shape[1]):
-                t, scale, c0, c1, c2, c3 = _span(knots, maps, coef[i, o], order, j)
-                g = grad_t[o]
                 s0, s1, s2, s3 = 0.0, 0.0, 0.0, 0.0
                 for b in range(batch):
-                    f = (x[b] - t) * scale
-                    gb = g[b] if jj[b] == here else 0.0
+                    f = (xt[i, b] - t) * scale
+                    gb = grad_t[o, b] if jj[b] == here else 0.0
                     s0 += gb
                     s1 += gb * f
                     s2 += gb * f * f
                     s3 += gb * f * f * f
                 for m in range(order + 1):
                     n = min(max(j - order + m, 0), coef.shape[2] - 1)
-                    grad_coef[i, o, n] += (maps[j, 0, m] * s0 + maps[j, 1, m] * s1
-                                           + maps[j, 2, m] * s2 + maps[j, 3, m] * s3)  # fmt: skip
+                    up = power[p, j, 0, m] * s0 + power[p, j, 1, m] * s1
+                    grad_coef[i, o, n] += up + power[p, j, 2, m] * s2 + power[p, j, 3, m] * s3
                 if need_x:
-                    gx = grad_xt[i]
+                    c0, c1, c2, c3 = _span(power, coef, i, o, order, j)
                     for b in range(batch):
-                        f = (x[b] - t) * scale
+                        f = (xt[i, b] - t) * scale
                         slope = ((3.0 * c3 * f + 2.0 * c2) * f + c1) * scale
-                        gx[b] += g[b] * slope if jj[b] == here else 0.0
+                        grad_xt[i, b] += grad_t[o, b] * slope if jj[b] == here else 0.0
 
 
 class _SplineSum(torch.autograd.Function):
