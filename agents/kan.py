@@ -304,6 +304,7 @@ class KANLayer(nn.Module):
             power = _power_form(self.grid, self.order)
         # uniform rows share one map (it is scale-free)
         self.register_buffer("power", power[:1] if self.uniform else power, persistent=False)
+        self._grid_version = self.grid._version
 
     def _apply(self, fn, recurse=True):
         # rebuild the derived power form at the grid's new dtype (e.g. after .double())
@@ -329,6 +330,8 @@ class KANLayer(nn.Module):
         coef = self.coef * self.scale_sp.unsqueeze(-1)
         compiled = x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
         if compiled and self.order < _SLOTS:
+            if self.grid._version != self._grid_version:  # grid written in place elsewhere
+                self._refresh()
             # input-major for the kernels; a no-op on the previous layer's output
             xt = x.T.contiguous()
             grid, power = self.grid.to(x.dtype), self.power.to(x.dtype)

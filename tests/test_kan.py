@@ -197,6 +197,18 @@ def test_state_dict_round_trip_after_refit():
     torch.testing.assert_close(fresh(x), net(x))
 
 
+def test_grid_written_in_place_is_followed():
+    source, copy = KAN([3, 2, 2], seed=0), KAN([3, 2, 2], seed=0)
+    source.update_grid(torch.randn(100, 3))
+    with torch.no_grad():  # e.g. a target network synced tensor by tensor
+        for a, b in zip(copy.parameters(), source.parameters()):
+            a.copy_(b)
+        for layer, reference in zip(copy.layers, source.layers):
+            layer.grid.copy_(reference.grid)
+    x = torch.randn(8, 3)
+    torch.testing.assert_close(copy(x), source(x))
+
+
 def test_seed_reproducible_and_default_widths():
     a, b = KAN([5, 2, 4], seed=3), KAN([5, 2, 4], seed=3)
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
