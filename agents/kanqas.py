@@ -58,5 +58,7 @@ class KANQASAgent(DQNAgent):
             count = min(len(self.replay), int(self._kan_setting("grid_samples")))
             idx = self.rng.choice(len(self.replay), size=count, replace=False)
             samples = torch.from_numpy(self.replay.obs[idx])
-            self.online.update_grid(samples)
+            # grid_eps=1: uniform grids over the samples' range (quantile knots on one-hot
+            # inputs would collapse onto 0 and 1)
+            self.online.update_grid(samples, grid_eps=1.0)
         return loss
