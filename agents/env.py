@@ -244,6 +244,7 @@ class QASEnv(gym.Env):
         self.observation_space = gym.spaces.Box(low, high, (self.obs_size,), np.float32)
         self.action_space = gym.spaces.Discrete(len(self.actions))
 
+        self._rng = np.random.default_rng(seed)
         if noise is not None:
             from simulators import get_simulator
 
@@ -275,7 +276,6 @@ class QASEnv(gym.Env):
             self.threshold = curriculum.threshold
         self.best_energy = math.inf
         self.best_fidelity = 0.0
-        self._rng = np.random.default_rng(seed)
         self._reset_episode()
 
     def with_actions(self, extra_actions, **changes) -> QASEnv:

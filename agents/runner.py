@@ -134,7 +134,8 @@ def summarize(log: list[dict], best: dict | None) -> dict:
 
 
 def bench(tasks, agents, seeds: int = 3, episodes: int = 200, out="runs/qas-bench",
-          preset: str = "fast", noise=None, progress=None) -> list[dict]:  # fmt: skip
+          preset: str = "fast", noise=None, progress=None,
+          gate_set=None) -> list[dict]:  # fmt: skip
     """Train every (task, agent, seed) cell (skipping ones already in ``out``); writes
     ``results.jsonl``, ``table.md`` and ``table.csv`` into ``out``; returns the rows."""
     out = Path(out)
@@ -150,7 +151,7 @@ def bench(tasks, agents, seeds: int = 3, episodes: int = 200, out="runs/qas-benc
                 continue  # a torn last line from a killed run: that cell runs again
     cells = [
         {"task": t, "agent": a, "seed": s, "episodes": episodes, "preset": preset,
-         "noise": noise}
+         "noise": noise, **({"gate_set": gate_set} if gate_set else {})}
         for t in tasks for a in agents for s in range(seeds)
     ]  # fmt: skip
     import tasks as registry
@@ -168,7 +169,7 @@ def bench(tasks, agents, seeds: int = 3, episodes: int = 200, out="runs/qas-benc
             progress(i, len(cells), cell)
         start = time.perf_counter()
         agent = run(cell["task"], cell["agent"], episodes, seed=cell["seed"], noise=noise,
-                    preset=preset)  # fmt: skip
+                    preset=preset, gate_set=gate_set)  # fmt: skip
         row = {"key": key, **cell, **summarize(agent.log, agent.best_record)}
         row["wall_seconds"] = time.perf_counter() - start
         rows.append(row)

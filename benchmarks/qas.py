@@ -60,7 +60,9 @@ def main(argv=None) -> None:
     parser.add_argument("--episodes", type=int, default=300)
     parser.add_argument("--paper-steps", type=int, default=30,
                         help="environment steps timed with the paper preset (0 skips)")  # fmt: skip
+    parser.add_argument("--gate-set", default=None, help="crlqas, kanqas, ibm_native")
     parser.add_argument("--out", default=str(HERE / "results" / "qas"))
+    parser.add_argument("--json", default=str(HERE / "results" / "qas.json"))
     args = parser.parse_args(argv)
     tasks = [t for t in args.tasks.split(",") if t]
     agents = [a for a in args.agents.split(",") if a]
@@ -70,7 +72,7 @@ def main(argv=None) -> None:
               file=sys.stderr, flush=True)  # fmt: skip
 
     rows = bench(tasks, agents, seeds=args.seeds, episodes=args.episodes, out=args.out,
-                 progress=progress)  # fmt: skip
+                 progress=progress, gate_set=args.gate_set)  # fmt: skip
     table = aggregate(rows)
     print(format_table(table))
 
@@ -99,7 +101,7 @@ def main(argv=None) -> None:
         "tasks": tasks, "agents": agents, "seeds": args.seeds, "episodes": args.episodes,
         "table": table, "comparison": comparison, "paper_preset": paper,
     }  # fmt: skip
-    (HERE / "results" / "qas.json").write_text(json.dumps(result, indent=2))
+    Path(args.json).write_text(json.dumps(result, indent=2))
     for entry in comparison:
         print(json.dumps(entry))
     if paper:

@@ -154,6 +154,7 @@ def qas_bench(
     preset: str = typer.Option("fast", "--preset", help="fast or paper."),
     noise: str = typer.Option("none", "--noise"),
     out: str = typer.Option("runs/qas-bench", "--out", help="Results directory."),
+    gate_set: str = typer.Option(None, "--gate-set", help="crlqas, kanqas or ibm_native."),
 ) -> None:
     """Benchmark QAS agents on tasks over seeds; prints the table (Markdown; CSV beside)."""
     from agents import available_agents
@@ -186,7 +187,7 @@ def qas_bench(
             )
 
         rows = bench(task_list, agent_list, seeds=seeds, episodes=episodes, out=out,
-                     preset=preset, noise=noise, progress=progress)  # fmt: skip
+                     preset=preset, noise=noise, progress=progress, gate_set=gate_set)  # fmt: skip
     except (ValueError, TypeError) as exc:
         _qas_fail("bench", str(exc))
     typer.echo(format_table(aggregate(rows)), nl=False)

@@ -165,6 +165,32 @@ def test_noise_goes_through_the_density_matrix():
     assert info["energy"] == pytest.approx(-zz, abs=1e-9)  # tfim2: -ZZ - X0 - X1
 
 
+def test_gaussian_shot_noise_has_crlqas_variance():
+    env = QASEnv("tfim2", max_gates=3, shots=100, shot_model="gaussian", fitter="none",
+                 random_halt=False, seed=0)  # fmt: skip
+    from qworkbench import Circuit
+
+    exact = QASEnv("tfim2", max_gates=3, fitter="none")._energy_of(Circuit(2), np.zeros(0))
+    draws = np.array([env._energy_of(Circuit(2), np.zeros(0)) for _ in range(4000)])
+    # tfim2: -Z0Z1 - X0 - X1, so sum c_j^2 = 3 and sigma = sqrt(3 / 100)
+    assert abs(draws.mean() - exact) < 4 * np.sqrt(0.03 / 4000)
+    assert draws.std() == pytest.approx(np.sqrt(0.03), rel=0.05)
+
+
+def test_fake_backend_noise_for_runs():
+    from agents.runner import make_env, parse_noise
+
+    assert parse_noise("none", 2) is None
+    model = parse_noise("fake_manila", 2)
+    env = make_env("tfim2", noise="fake_manila", seed=0)
+    assert env.noise is not None and type(env.sim).__name__ == "DensityMatrixSimulator"
+    assert type(model).__name__ == "NoiseModel"
+    with pytest.raises(ValueError, match="fake_nowhere"):
+        parse_noise("fake_nowhere", 2)
+    with pytest.raises(ValueError, match="loud"):
+        parse_noise("loud", 2)
+
+
 # -- curriculum -------------------------------------------------------------------------------
 def test_moving_threshold_follows_the_paper_rules():
     c = MovingThreshold(1.0, lower_bound=-3.0, delta=0.01, shift_every=4, successes=2)
