@@ -85,8 +85,6 @@ class DQNAgent(Agent):
             raise ValueError(f"lr must be a positive finite number, got {settings['lr']!r}")
         if seed is not None:
             torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
-        if max(settings["hidden"], default=0) >= 512:  # big products: use every thread
-            self.threads = max(1, torch.get_num_threads())
         n_in, n_out = int(env.obs_size), int(env.action_space.n)
         self.online = self.build_network(n_in, n_out)
         self.target = self.build_network(n_in, n_out)
