@@ -11,8 +11,9 @@ Examples:
 from __future__ import annotations
 
 from agents.env import GATE_SETS, QASEnv
+from agents.vector import QASVectorEnv
 
-__all__ = ["QASEnv", "GATE_SETS", "make_agent", "available_agents"]
+__all__ = ["QASEnv", "QASVectorEnv", "GATE_SETS", "make_agent", "available_agents"]
 
 _AGENTS = {
     "random": ("agents.random_agent", "RandomAgent"),

@@ -452,6 +452,12 @@ class QASEnv(gym.Env):
         return self._observation(value), self._info()
 
     def step(self, action):
+        circuit, new = self.apply_action(action)
+        return self.finish_step(self._fit(circuit, new))
+
+    def apply_action(self, action) -> tuple[Circuit, list[int]]:
+        """Place the action's gates; returns the circuit (angles as Parameters) and the
+        positions of the angles it added (to be solved first, see :meth:`_fit`)."""
         if not self.action_space.contains(action):
             raise ValueError(
                 f"action must be an integer in [0, {len(self.actions)}), got {action!r}"
@@ -463,8 +469,11 @@ class QASEnv(gym.Env):
             if self.angles.size > before + len(new) and _sinusoidal(name):
                 new.append(self.angles.size - 1)
         self.steps += 1
-        circuit = self.circuit()
-        value = self._fit(circuit, new)
+        return self.circuit(), new
+
+    def finish_step(self, value: float):
+        """Reward, termination and observation once the angles are fitted and the
+        objective (energy, or 1 - fidelity) is ``value``."""
         budget_spent = self.steps >= self.max_gates
         halted = self.steps >= self.halt_at
         if self.kind == "energy":

@@ -191,6 +191,33 @@ def test_fake_backend_noise_for_runs():
         parse_noise("loud", 2)
 
 
+def test_vector_env_batches_fits_and_matches_qiskit():
+    from agents.vector import QASVectorEnv
+
+    venv = QASVectorEnv("tfim3", num_envs=4, seed=0, max_gates=6, random_halt=False)
+    obs, infos = venv.reset(seed=0)
+    assert obs.shape == (4, venv.single_observation_space.shape[0])
+    assert infos["action_mask"].shape == (4, venv.single_action_space.n)
+    single = QASEnv("tfim3", max_gates=6, random_halt=False, seed=0)
+    single.reset(seed=0)
+    labels = ["ry[0]", "cx[0, 1]", "ry[1]", "cx[1, 2]"]
+    rng = np.random.default_rng(1)
+    for label in labels:
+        same = _index(single, label)
+        # envs 0-2 take the same action (one batched fit), env 3 a random one
+        actions = [same, same, same, int(rng.integers(venv.single_action_space.n))]
+        obs, rewards, terminated, truncated, infos = venv.step(actions)
+        _, reward, *_ = single.step(same)
+        for k in range(3):
+            assert infos["energy"][k] == pytest.approx(single.energy, abs=1e-7)
+            assert rewards[k] == pytest.approx(reward, abs=1e-6)
+    assert venv.batched_evaluations > 0
+    for env in venv.envs:  # every env's energy is its bound circuit's (qiskit)
+        assert env.energy == pytest.approx(
+            _energy_qiskit(env.circuit(bound=True), env.hamiltonian), abs=1e-9
+        )
+
+
 # -- curriculum -------------------------------------------------------------------------------
 def test_moving_threshold_follows_the_paper_rules():
     c = MovingThreshold(1.0, lower_bound=-3.0, delta=0.01, shift_every=4, successes=2)
