@@ -188,17 +188,23 @@ def _median(values):
 
 def aggregate(rows: list[dict]) -> list[dict]:
     """One line per (task, agent) over seeds."""
+    import tasks as registry
+
+    kinds = {row["task"]: registry.get_task(row["task"]).kind for row in rows}
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault((row["task"], row["agent"]), []).append(row)
     table = []
     for (task, agent), runs in groups.items():
         solved = [r for r in runs if r["first_success"] is not None]
-        best = min(
-            (r for r in runs if r["best_gates"] is not None),
-            key=lambda r: (not r["best_success"], r["best_gates"]),
-            default=None,
-        )
+
+        def rank(r):  # successes by size; otherwise by error (or by fidelity, higher first)
+            if r["best_success"]:
+                return (0, r["best_gates"])
+            quality = r["best_quality"]
+            return (1, -quality if kinds.get(r["task"]) == "state" else quality)
+
+        best = min((r for r in runs if r["best_gates"] is not None), key=rank, default=None)
         table.append({
             "task": task,
             "agent": agent,
