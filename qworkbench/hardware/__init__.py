@@ -4,7 +4,8 @@ Public names:
 
 - :func:`resolve_backend` — ``fake_*`` (local testing mode), ``aer``, or an IBM backend
   through ``QiskitRuntimeService`` (saved account or ``QISKIT_IBM_TOKEN``);
-- :func:`submit` -> :class:`JobRecord`, :func:`retrieve`, :func:`jobs`;
+- :func:`submit` -> :class:`JobRecord`, :func:`retrieve`, :func:`jobs`,
+  :func:`compare_energies` (ideal vs noisy vs mitigated);
 - :class:`JobStore` (``$QWB_HOME/jobs.jsonl``), :func:`home`;
 - :class:`HardwareError`, :class:`CredentialsError`, :class:`JobNotFoundError`.
 
@@ -18,6 +19,7 @@ from qworkbench.hardware._backend import (
     resolve_backend,
     runtime_service,
 )
+from qworkbench.hardware._energies import compare_energies
 from qworkbench.hardware._primitives import PrimitiveOptions, make_primitive, primitive_family
 from qworkbench.hardware._store import JobRecord, JobStore, home
 from qworkbench.hardware._submit import circuit_hash, jobs, retrieve, submit, transpile
@@ -30,6 +32,7 @@ __all__ = [
     "JobStore",
     "PrimitiveOptions",
     "circuit_hash",
+    "compare_energies",
     "home",
     "jobs",
     "make_primitive",
