@@ -462,9 +462,65 @@ def bench_optim() -> None:
 
 
 @app.command("sweep")
-def sweep() -> None:
-    """Sweep tasks, agents and seeds (local processes or Dask)."""
-    _not_yet("sweep")
+def sweep(
+    config: str = typer.Argument(None, help="A sweep config (TOML); options override it."),
+    tasks: str = typer.Option(None, "--tasks", help="Comma-separated registry tasks."),
+    agents: str = typer.Option(None, "--agents", help="Comma-separated agents."),
+    seeds: int = typer.Option(None, "--seeds", min=1, help="Seeds 0..N-1."),
+    episodes: int = typer.Option(None, "--episodes", min=1),
+    preset: str = typer.Option(None, "--preset", help="fast or paper."),
+    noise: str = typer.Option(None, "--noise"),
+    out: str = typer.Option("runs/sweep", "--out", help="Results directory."),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (processes), dask (a LocalCluster) or dask://HOST:PORT."
+    ),
+    workers: int = typer.Option(None, "--workers", min=1, help="Processes / Dask workers."),
+) -> None:
+    """Sweep tasks x agents x seeds (x hyper-parameters) on local processes or Dask;
+    one line per finished cell in OUT/results.jsonl, so a rerun skips finished cells."""
+    import json
+
+    from agents.sweep import expand, load_config, make_executor
+    from agents.sweep import sweep as run_sweep
+
+    def fail(message: str):
+        typer.echo(f"qwb sweep: error: {message}", err=True)
+        raise typer.Exit(code=2)
+
+    try:
+        settings = load_config(config) if config else {}
+        for name, value in (("tasks", tasks), ("agents", agents)):
+            if value is not None:
+                settings[name] = [v.strip() for v in value.split(",") if v.strip()]
+        for name, value in (("seeds", seeds), ("episodes", episodes), ("preset", preset),
+                            ("noise", noise)):  # fmt: skip
+            if value is not None:
+                settings[name] = value
+        cells = expand(settings)
+    except (ValueError, TypeError, OSError) as exc:
+        fail(str(exc))
+
+    def progress(row, cell, done, total):
+        what = f"{cell['task']} / {cell['agent']} / seed {cell['seed']}"
+        status = "failed" if row is None else f"{row['successes']} successes"
+        typer.echo(f"[{done}/{total}] {what}: {status}", err=True)
+
+    try:
+        if executor == "local":  # the sweep owns its pool (and replaces it if a worker dies)
+            result = run_sweep(cells, out, workers=workers, progress=progress)
+        else:
+            with make_executor(executor, workers) as pool:
+                result = run_sweep(cells, out, executor=pool, progress=progress)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{len(cells)} cells: {result.ran} ran, {result.skipped} already done, "
+        f"{len(result.failed)} failed (results in {out}/results.jsonl)"
+    )
+    for cell, message in result.failed:
+        typer.echo(f"  failed: {json.dumps(cell)}: {message}", err=True)
+    if result.failed:
+        raise typer.Exit(code=1)
 
 
 def _hardware_fail(command: str, exc: Exception):

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["JobRecord", "JobStore", "home"]
+__all__ = ["JobRecord", "JobStore", "append_line", "home"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -101,20 +101,7 @@ class JobStore:
 
     def append(self, record: JobRecord) -> None:
         """Append ``record`` as one line (atomically with respect to other writers)."""
-        line = (record.to_json() + "\n").encode()
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            _lock(fd)
-            size = os.fstat(fd).st_size
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = b"\n" + line  # a writer was killed mid-line: start a fresh one
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(self.path, record.to_json(), mode=0o600)  # job ids are the user's
 
     def records(self) -> list[JobRecord]:
         """Every complete record in file order (torn or foreign lines are skipped)."""
@@ -169,6 +156,26 @@ class JobStore:
         if not path.exists():
             return None
         return json.loads(path.read_text(), cls=RuntimeDecoder)
+
+
+def append_line(path, line: str, mode: int = 0o644) -> None:
+    """Append ``line`` and a newline to ``path`` in one ``write`` under an exclusive lock,
+    after a newline if a killed writer left a torn last line; then ``fsync``."""
+    path = Path(path)
+    data = (line + "\n").encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
+    try:
+        _lock(fd)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _lock(fd: int) -> None:

@@ -1,0 +1,122 @@
+"""Sweeps (agents.sweep, qwb sweep): grid expansion and keys, resume after a kill, a
+failing cell, and the same result lines from local processes and a Dask LocalCluster."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from agents.runner import _cell_key
+from agents.sweep import TIMING_FIELDS, expand, load_config, read_results, sweep
+
+GRID = {"tasks": ["bell"], "agents": ["random", "dqn"], "seeds": 1, "episodes": 3}
+
+
+def _strip(rows):
+    return [{k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in rows]
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from qworkbench.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_expand_and_keys(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text(
+        'tasks = ["bell", "tfim2"]\nagents = ["random", "crlqas"]\nseeds = [0, 5]\n'
+        "episodes = 7\n[hyper]\nlr = [1e-3, 3e-4]\n"
+    )
+    cells = expand(load_config(config))
+    # crlqas has no cells on the state task bell: 2 * 2 * 2 + 1 * 2 * 2 = 12
+    assert len(cells) == 12
+    assert not any(c["agent"] == "crlqas" and c["task"] == "bell" for c in cells)
+    assert {c["seed"] for c in cells} == {0, 5}
+    assert {c["hyper"]["lr"] for c in cells} == {1e-3, 3e-4}
+    assert len({_cell_key(c) for c in cells}) == 12
+    # plain cells are qwb qas bench's cells, so their keys match bench's results.jsonl
+    plain = expand({"tasks": ["tfim2"], "agents": ["random"], "seeds": 1, "episodes": 5})
+    bench_cell = {"task": "tfim2", "agent": "random", "seed": 0, "episodes": 5,
+                  "preset": "fast", "noise": "none"}  # fmt: skip
+    assert _cell_key(plain[0]) == _cell_key(bench_cell)
+    config.write_text('tasks = ["bell"]\nagent = ["random"]\n')
+    with pytest.raises(ValueError, match="unknown keys"):
+        load_config(config)
+    with pytest.raises(ValueError, match="unknown agent 'nope'"):
+        expand({"agents": ["nope"]})
+    with pytest.raises(ValueError, match="unknown task 'nope'"):
+        expand({"tasks": ["nope"]})
+
+
+def test_rerun_after_a_kill_completes_only_the_missing_cells(tmp_path):
+    cells = expand(GRID)
+    out = tmp_path / "sweep"
+    with ThreadPoolExecutor(1) as pool:
+        first = sweep(cells[:1], out, executor=pool)
+    assert (first.ran, first.skipped) == (1, 0)
+    line = (out / "results.jsonl").read_text()
+    # a sweep killed while writing the second cell's line leaves a torn line
+    with (out / "results.jsonl").open("a") as f:
+        f.write('{"key": "' + _cell_key(cells[1]) + '", "task": "be')
+    submitted = []
+
+    class Recording(ThreadPoolExecutor):
+        def submit(self, fn, cell):
+            submitted.append(cell)
+            return super().submit(fn, cell)
+
+    with Recording(1) as pool:
+        second = sweep(cells, out, executor=pool)
+    assert submitted == [cells[1]]
+    assert (second.ran, second.skipped, second.failed) == (1, 1, [])
+    text = (out / "results.jsonl").read_text()
+    assert text.startswith(line)  # the finished cell's line is untouched
+    rows = read_results(out)
+    assert set(rows) == {_cell_key(c) for c in cells}
+    assert [r["key"] for r in second.rows] == [_cell_key(c) for c in cells]
+    row = second.rows[1]
+    assert row["episodes"] == 3 and row["best_circuit"].startswith("OPENQASM 2.0")
+    assert set(row["versions"]) >= {"qworkbench", "torch", "qiskit"}
+    assert (out / "table.md").exists()
+    with Recording(1) as pool:
+        third = sweep(cells, out, executor=pool)
+    assert (third.ran, third.skipped) == (0, 2) and len(submitted) == 1
+
+
+def test_a_failing_cell_is_reported_and_not_written(tmp_path):
+    cells = expand(GRID)[:1] + [{**expand(GRID)[0], "episodes": 2, "gate_set": "no_such_set"}]
+    with ThreadPoolExecutor(1) as pool:
+        result = sweep(cells, tmp_path, executor=pool)
+    assert result.ran == 1 and len(result.failed) == 1
+    assert result.failed[0][0]["gate_set"] == "no_such_set"
+    assert len(read_results(tmp_path)) == 1
+
+
+def test_local_processes_and_dask_give_the_same_lines(tmp_path):
+    """qwb sweep on local processes, rerun (nothing left to do), then on a 2-worker Dask
+    LocalCluster: the same result lines, timing aside."""
+    pytest.importorskip("distributed")
+    args = ["sweep", "--tasks", "bell", "--agents", "random,dqn", "--seeds", "1",
+            "--episodes", "3", "--workers", "2"]  # fmt: skip
+    local = _cli(*args, "--out", str(tmp_path / "local"))
+    assert local.exit_code == 0, local.output
+    assert "2 ran, 0 already done, 0 failed" in local.output
+    again = _cli(*args, "--out", str(tmp_path / "local"))
+    assert "0 ran, 2 already done" in again.output
+    dask = _cli(*args, "--out", str(tmp_path / "dask"), "--executor", "dask")
+    assert dask.exit_code == 0, dask.output
+
+    def lines(name):
+        rows = [json.loads(x) for x in (tmp_path / name / "results.jsonl").read_text().split("\n")
+                if x]  # fmt: skip
+        return sorted(_strip(rows), key=lambda r: r["key"])
+
+    assert len(lines("local")) == 2
+    assert lines("local") == lines("dask")
+    bad = _cli("sweep", "--tasks", "bell", "--executor", "spark", "--out", str(tmp_path / "x"))
+    assert bad.exit_code == 2 and "executor must be" in bad.output
