@@ -595,7 +595,9 @@ def submit(
     resilience_level: int = typer.Option(
         0, "--resilience-level", min=0, max=2, help="Estimator: 0 raw, 1 readout, 2 + ZNE."
     ),
-    twirling: bool = typer.Option(False, "--twirling", help="Pauli twirling."),
+    twirling: bool = typer.Option(
+        None, "--twirling/--no-twirling", help="Pauli twirling (default: as the level needs)."
+    ),
     dynamical_decoupling: bool = typer.Option(False, "--dd", help="Dynamical decoupling."),
     tag: list[str] = typer.Option(None, "--tag", help="A tag for the job (repeatable)."),  # noqa: B008
     seed: int = typer.Option(0, "--seed", help="Transpiler (and local simulator) seed."),

@@ -178,6 +178,9 @@ def test_mitigation_moves_a_noisy_energy_towards_the_ideal_one():
                                                   observables=observable,
                                                   resilience_level=2).id)  # fmt: skip
     assert raw < 1.9
+    options = hardware.jobs()[-1].options  # the twirling the level needs, written out
+    assert (options["twirl_gates"], options["twirl_measure"]) == (True, True)
+    assert (hardware.jobs()[0].options["twirl_measure"]) is False
     assert abs(mitigated - 2.0) < abs(raw - 2.0)
 
 
@@ -197,6 +200,8 @@ def test_bad_arguments_are_clear_errors():
         hardware.submit(bell(), "fake_manila", mode="weekly")
     with pytest.raises(ValueError, match="resilience_level applies to estimator"):
         hardware.submit(bell(), "fake_manila", resilience_level=1)
+    with pytest.raises(ValueError, match="twirling measurements"):
+        hardware.submit(bell(), "aer", observables="ZZ", resilience_level=1, twirling=False)
     with pytest.raises(ValueError, match="unknown fake backend 'fake_nowhere'"):
         hardware.submit(bell(), "fake_nowhere")
     with pytest.raises(ValueError, match="observable acts on 3 qubits"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-__all__ = ["PrimitiveOptions", "make_primitive", "primitive_family"]
+__all__ = ["PrimitiveOptions", "make_primitive", "primitive_family", "twirling_for"]
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class PrimitiveOptions:
     Attributes:
         shots: shots per circuit (sampler) or per observable group (estimator).
         resilience_level: estimator only: 0 none, 1 readout mitigation (TREX), 2 + ZNE.
-        twirling: Pauli twirling of gates and measurements.
+        twirl_gates: Pauli twirling of two-qubit gate layers.
+        twirl_measure: twirling of measurements (readout mitigation needs it).
         dynamical_decoupling: XX sequences in idle periods.
         seed: simulator seed in local testing mode (ignored by hardware).
         tags: job tags.
@@ -30,10 +31,25 @@ class PrimitiveOptions:
 
     shots: int = 4096
     resilience_level: int = 0
-    twirling: bool = False
+    twirl_gates: bool = False
+    twirl_measure: bool = False
     dynamical_decoupling: bool = False
     seed: int | None = None
     tags: tuple[str, ...] = ()
+
+
+def twirling_for(resilience_level: int, twirling: bool | None) -> tuple[bool, bool]:
+    """(gates, measurements) to twirl. ``None`` follows the resilience level, written
+    out: measurements from level 1 (TREX readout mitigation needs them), gates from
+    level 2 (as both primitive families do); True or False sets both."""
+    if twirling is None:
+        return resilience_level >= 2, resilience_level >= 1
+    if not twirling and resilience_level >= 1:
+        raise ValueError(
+            f"resilience_level {resilience_level} mitigates readout errors by twirling "
+            "measurements: leave twirling=None (or True)"
+        )
+    return bool(twirling), bool(twirling)
 
 
 def primitive_family() -> str:
@@ -69,8 +85,8 @@ def make_primitive(kind: str, mode, options: PrimitiveOptions, *, local: bool):
     opts.default_shots = options.shots
     if kind == "estimator":
         opts.resilience_level = options.resilience_level
-    opts.twirling.enable_gates = options.twirling
-    opts.twirling.enable_measure = options.twirling
+    opts.twirling.enable_gates = options.twirl_gates
+    opts.twirling.enable_measure = options.twirl_measure
     opts.dynamical_decoupling.enable = options.dynamical_decoupling
     opts.environment.job_tags = list(options.tags)
     if local and options.seed is not None:

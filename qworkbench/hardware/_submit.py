@@ -14,7 +14,7 @@ from qworkbench.hardware._backend import (
     resolve_backend,
     runtime_service,
 )
-from qworkbench.hardware._primitives import PrimitiveOptions, make_primitive
+from qworkbench.hardware._primitives import PrimitiveOptions, make_primitive, twirling_for
 from qworkbench.hardware._store import JobRecord, JobStore, check_job_id
 
 __all__ = ["submit", "retrieve", "jobs", "transpile", "circuit_hash"]
@@ -96,7 +96,7 @@ def _mode(mode: str, backend, stack):
 
 
 def submit(circuits, backend, *, shots: int = 4096, observables=None, mode: str = "job",
-           resilience_level: int = 0, twirling: bool = False,
+           resilience_level: int = 0, twirling: bool | None = None,
            dynamical_decoupling: bool = False, tags=(), seed: int | None = 0,
            optimization_level: int = 1, store: JobStore | None = None) -> JobRecord:  # fmt: skip
     """Transpile ``circuits`` to ``backend``'s ISA and run them with a Sampler (no
@@ -114,7 +114,8 @@ def submit(circuits, backend, *, shots: int = 4096, observables=None, mode: str 
         mode: ``job``, ``batch`` or ``session`` (local testing mode accepts and ignores
             the last two).
         resilience_level: estimator only: 0 (raw), 1 (readout mitigation) or 2 (+ ZNE).
-        twirling: Pauli twirling of gates and measurements.
+        twirling: Pauli twirling of gates and measurements: None follows the resilience
+            level (measurements from level 1, gates from level 2), True/False sets both.
         dynamical_decoupling: dynamical decoupling on idle qubits.
         tags: strings stored with the job (and sent as job tags).
         seed: seeds the transpiler and, in local testing mode, the simulator.
@@ -134,6 +135,7 @@ def submit(circuits, backend, *, shots: int = 4096, observables=None, mode: str 
         raise ValueError(f"resilience_level must be 0, 1 or 2, got {resilience_level!r}")
     if observables is None and resilience_level:
         raise ValueError("resilience_level applies to estimator jobs (pass observables=)")
+    twirl_gates, twirl_measure = twirling_for(resilience_level, twirling)
     if isinstance(tags, str):
         tags = (tags,)
     tags = tuple(str(t) for t in tags)
@@ -171,7 +173,8 @@ def submit(circuits, backend, *, shots: int = 4096, observables=None, mode: str 
     options = PrimitiveOptions(
         shots=shots,
         resilience_level=resilience_level,
-        twirling=twirling,
+        twirl_gates=twirl_gates,
+        twirl_measure=twirl_measure,
         dynamical_decoupling=dynamical_decoupling,
         seed=seed,
         tags=tags,
@@ -200,7 +203,8 @@ def submit(circuits, backend, *, shots: int = 4096, observables=None, mode: str 
             options={
                 "family": family,
                 "resilience_level": resilience_level,
-                "twirling": twirling,
+                "twirl_gates": twirl_gates,
+                "twirl_measure": twirl_measure,
                 "dynamical_decoupling": dynamical_decoupling,
                 "seed": seed,
                 "optimization_level": optimization_level,
