@@ -13,7 +13,7 @@ Examples:
     >>> import numpy as np
     >>> c = poly_cos(10.0, 1e-12)
     >>> len(c) - 1, parity(c)
-    (28, 0)
+    (30, 0)
     >>> x = np.linspace(-1, 1, 201)
     >>> bool(np.max(np.abs(evaluate(c, x) - np.cos(10 * x))) < 1e-12)
     True
