@@ -219,7 +219,7 @@ def make_executor(spec: str = "local", workers: int | None = None):
 
 
 def sweep(cells: list[dict], out, *, executor: Executor | None = None, workers=None,
-          progress=None, retries: int = 1) -> SweepResult:  # fmt: skip
+          progress=None, retries: int = 1, runner=run_cell) -> SweepResult:  # fmt: skip
     """Run every cell not yet in ``out/results.jsonl`` on ``executor`` (default: local
     processes), appending one line per finished cell; writes ``table.md`` (the
     ``qwb qas bench`` table) unless the grid has hyper-parameters.
@@ -227,7 +227,8 @@ def sweep(cells: list[dict], out, *, executor: Executor | None = None, workers=N
     A cell that raises is reported in ``failed`` and not written (a rerun tries it
     again). When the default process pool loses a worker, the unfinished cells go to a
     fresh pool, at most ``retries`` times. ``progress(row_or_None, cell, done, total)``
-    is called after each cell.
+    is called after each cell. ``runner`` is what a worker runs on a cell (a picklable
+    function returning the result line; default :func:`run_cell`).
     """
     from qworkbench.hardware._store import append_line
 
@@ -245,7 +246,7 @@ def sweep(cells: list[dict], out, *, executor: Executor | None = None, workers=N
         lost = []
         with contextlib.ExitStack() as stack:
             pool = executor or stack.enter_context(make_executor("local", workers))
-            futures = {pool.submit(run_cell, cell): cell for cell in todo}
+            futures = {pool.submit(runner, cell): cell for cell in todo}
             for future in as_completed(futures):
                 cell = futures[future]
                 try:

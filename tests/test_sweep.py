@@ -4,7 +4,7 @@ failing cell, and the same result lines from local processes and a Dask LocalClu
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 
 import pytest
 
@@ -12,6 +12,23 @@ from agents.runner import _cell_key
 from agents.sweep import TIMING_FIELDS, expand, load_config, read_results, sweep
 
 GRID = {"tasks": ["bell"], "agents": ["random", "dqn"], "seeds": 1, "episodes": 3}
+
+
+class Inline(Executor):
+    """Runs each cell at submission, in the calling thread (qiskit's circuit
+    construction has crashed in worker threads, so no ThreadPoolExecutor here)."""
+
+    def __init__(self):
+        self.submitted = []
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted.append(args[0])
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
 
 def _strip(rows):
@@ -56,23 +73,15 @@ def test_expand_and_keys(tmp_path):
 def test_rerun_after_a_kill_completes_only_the_missing_cells(tmp_path):
     cells = expand(GRID)
     out = tmp_path / "sweep"
-    with ThreadPoolExecutor(1) as pool:
-        first = sweep(cells[:1], out, executor=pool)
+    first = sweep(cells[:1], out, executor=Inline())
     assert (first.ran, first.skipped) == (1, 0)
     line = (out / "results.jsonl").read_text()
     # a sweep killed while writing the second cell's line leaves a torn line
     with (out / "results.jsonl").open("a") as f:
         f.write('{"key": "' + _cell_key(cells[1]) + '", "task": "be')
-    submitted = []
-
-    class Recording(ThreadPoolExecutor):
-        def submit(self, fn, cell):
-            submitted.append(cell)
-            return super().submit(fn, cell)
-
-    with Recording(1) as pool:
-        second = sweep(cells, out, executor=pool)
-    assert submitted == [cells[1]]
+    pool = Inline()
+    second = sweep(cells, out, executor=pool)
+    assert pool.submitted == [cells[1]]
     assert (second.ran, second.skipped, second.failed) == (1, 1, [])
     text = (out / "results.jsonl").read_text()
     assert text.startswith(line)  # the finished cell's line is untouched
@@ -83,18 +92,40 @@ def test_rerun_after_a_kill_completes_only_the_missing_cells(tmp_path):
     assert row["episodes"] == 3 and row["best_circuit"].startswith("OPENQASM 2.0")
     assert set(row["versions"]) >= {"qworkbench", "torch", "qiskit"}
     assert (out / "table.md").exists()
-    with Recording(1) as pool:
-        third = sweep(cells, out, executor=pool)
-    assert (third.ran, third.skipped) == (0, 2) and len(submitted) == 1
+    pool = Inline()
+    third = sweep(cells, out, executor=pool)
+    assert (third.ran, third.skipped) == (0, 2) and pool.submitted == []
 
 
 def test_a_failing_cell_is_reported_and_not_written(tmp_path):
     cells = expand(GRID)[:1] + [{**expand(GRID)[0], "episodes": 2, "gate_set": "no_such_set"}]
-    with ThreadPoolExecutor(1) as pool:
-        result = sweep(cells, tmp_path, executor=pool)
+    result = sweep(cells, tmp_path, executor=Inline())
     assert result.ran == 1 and len(result.failed) == 1
     assert result.failed[0][0]["gate_set"] == "no_such_set"
     assert len(read_results(tmp_path)) == 1
+
+
+def _dies_once(cell):
+    """A worker that dies (as if killed) the first time it meets the dqn cell."""
+    import os
+    from pathlib import Path
+
+    from agents.sweep import run_cell
+
+    marker = Path(cell["hyper"]["marker"])
+    if cell["agent"] == "dqn" and not marker.exists():
+        marker.touch()
+        os._exit(9)
+    return run_cell({k: v for k, v in cell.items() if k != "hyper"})
+
+
+def test_a_lost_local_worker_costs_only_unfinished_cells(tmp_path):
+    marker = str(tmp_path / "died")
+    cells = expand({**GRID, "episodes": 2, "hyper": {"marker": [marker]}})
+    result = sweep(cells, tmp_path / "out", workers=1, runner=_dies_once)
+    assert (tmp_path / "died").exists()  # the worker did die
+    assert (result.ran, result.failed) == (2, [])
+    assert len(read_results(tmp_path / "out")) == 2
 
 
 def test_local_processes_and_dask_give_the_same_lines(tmp_path):
