@@ -103,7 +103,11 @@ def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, m_look
 
 _nearest = numba.njit(inline="always", cache=True)(_nearest)
 _nearest_lookup = numba.njit(inline="always", cache=True)(_nearest_lookup)
-_fused_step = numba.njit(parallel=True, cache=True)(_fused_step)
+# threads only pay off on large tensors: on small ones (GaLore's low-rank moments) the
+# OpenMP pool's start and spin-wait, beside torch's own pool, cost more than the pass
+_fused_step_parallel = numba.njit(parallel=True, cache=True)(_fused_step)
+_fused_step = numba.njit(cache=True)(_fused_step)
+_PARALLEL_MIN = 1 << 18
 
 
 def adam8bit_update(p, grad, state, group) -> None:
@@ -148,7 +152,8 @@ def _fused(p, grad, state, group, step) -> None:
         if state[key].dtype != torch.uint8:
             state[key] = state[key].to(torch.uint8)
     b1, b2 = group["betas"]
-    _fused_step(
+    kernel = _fused_step_parallel if n >= _PARALLEL_MIN else _fused_step
+    kernel(
         p.data.view(-1).numpy(), grad.reshape(-1).numpy(),
         state["m_codes"].numpy(), state["v_codes"].numpy(),
         state["m_absmax"].numpy(), state["v_absmax"].numpy(),
