@@ -30,7 +30,6 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(notebook, tmp_path):
     env = {**os.environ, "QWB_HOME": str(tmp_path / "qwb"), "QWB_BACKEND": "fake_manila"}
-    env["MPLBACKEND"] = "Agg"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--nbmake", "--nbmake-timeout=300", "-q",
          "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(notebook)],
