@@ -288,6 +288,85 @@ def test_store_survives_a_writer_killed_mid_write(tmp_path):
     assert len(store.records()) == len(complete) + 1
 
 
+_APPENDER = """
+import os, sys, time
+from qworkbench.hardware._store import JobRecord, JobStore
+store = JobStore(sys.argv[1])
+while not os.path.exists(os.path.join(sys.argv[1], "go")):  # start together
+    time.sleep(0.005)
+for i in range(800):
+    store.append(JobRecord(id=f"{sys.argv[2]}-{i}", backend="aer", mode="job", created="t",
+                           circuit_hash="0" * 64, tags=(sys.argv[2] * 2000,)))
+"""
+
+
+def test_concurrent_writers_never_interleave(tmp_path):
+    """Lines longer than a pipe buffer, from two processes at once: each stays whole."""
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(tmp_path), name])
+             for name in ("a", "b")]  # fmt: skip
+    (tmp_path / "go").touch()
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    lines = (tmp_path / "jobs.jsonl").read_text().splitlines()
+    assert len(lines) == 1600
+    records = [JobRecord.from_json(line) for line in lines]
+    for name in ("a", "b"):
+        mine = [r.id for r in records if r.id.startswith(name + "-")]
+        assert mine == [f"{name}-{i}" for i in range(800)]
+
+
+class _FakeJob:
+    def __init__(self, status, result=None):
+        self._status, self._result = status, result
+
+    def status(self):
+        return self._status
+
+    def result(self):
+        return self._result
+
+
+def test_retrieve_of_a_remote_job_updates_its_record(monkeypatch):
+    """The remote path with a stand-in service: pending, then done (result saved),
+    then read from disk without asking the service again."""
+    from qiskit.primitives import BitArray, DataBin, PrimitiveResult, SamplerPubResult
+
+    from qworkbench.hardware import _submit
+
+    store = JobStore()
+    store.append(JobRecord(id="d1remote", backend="ibm_fez", mode="batch", created="t",
+                           circuit_hash="h", status="QUEUED", local=False))  # fmt: skip
+    counts = {"00": 40, "11": 55, "01": 5}
+    result = PrimitiveResult(
+        [SamplerPubResult(DataBin(meas=BitArray.from_counts(counts, num_bits=2)))]
+    )
+    jobs = {"d1remote": _FakeJob("RUNNING")}
+
+    class Service:
+        def job(self, job_id):
+            return jobs[job_id]
+
+    monkeypatch.setattr(_submit, "runtime_service", Service)
+    with pytest.raises(hardware.HardwareError, match="has not finished \\(status RUNNING\\)"):
+        hardware.retrieve("d1remote")
+    assert store.get("d1remote").status == "RUNNING"
+    jobs["d1remote"] = _FakeJob("DONE", result)
+    assert hardware.retrieve("d1remote") == counts
+    assert store.get("d1remote").status == "DONE"
+    assert [r.status for r in store.records()] == ["QUEUED", "RUNNING", "DONE"]
+
+    def unreachable():
+        raise AssertionError("the saved result should be used")
+
+    monkeypatch.setattr(_submit, "runtime_service", unreachable)
+    assert hardware.retrieve("d1remote") == counts
+    jobs["e2failed"] = _FakeJob("ERROR")
+    store.append(JobRecord(id="e2failed", backend="ibm_fez", mode="job", created="t",
+                           circuit_hash="h"))  # fmt: skip
+    monkeypatch.setattr(_submit, "runtime_service", Service)
+    with pytest.raises(hardware.HardwareError, match="ended with status ERROR"):
+        hardware.retrieve("e2failed")
+
+
 def test_retrieve_unknown_id_is_a_clear_error():
     with pytest.raises(JobNotFoundError, match="no job 'no-such-job' in the job store"):
         hardware.retrieve("no-such-job")
