@@ -476,8 +476,9 @@ def sweep(
     ),
     workers: int = typer.Option(None, "--workers", min=1, help="Processes / Dask workers."),
 ) -> None:
-    """Sweep tasks x agents x seeds (x hyper-parameters) on local processes or Dask;
-    one line per finished cell in OUT/results.jsonl, so a rerun skips finished cells."""
+    """Sweep tasks x agents x seeds (x hyper-parameters) on local processes or Dask.
+
+    One line per finished cell in OUT/results.jsonl: a rerun skips finished cells."""
     import json
 
     from agents.sweep import expand, load_config, make_executor
@@ -669,8 +670,9 @@ def qas_submit(
     seed: int = typer.Option(0, "--seed"),
     mode: str = typer.Option("job", "--mode", help=_MODE_HELP),
 ) -> None:
-    """Estimate the energy of a run's best circuit on a backend: ideal vs noisy vs
-    mitigated, written to RUN_DIR/hardware-BACKEND.json."""
+    """Energy of a run's best circuit on a backend: ideal vs noisy vs mitigated.
+
+    Written to RUN_DIR/hardware-BACKEND.json beside the run."""
     import json
     from pathlib import Path
 
