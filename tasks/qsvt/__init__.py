@@ -7,8 +7,20 @@ Public names (see ``docs/qsvt.md``):
   ``poly_inverse``, ``poly_filter``, ``check_polynomial``, ``evaluate``, ``from_monomial``;
 - phases (:mod:`tasks.qsvt.phases`): ``qsp_phases``, ``qsp_response``, ``solve_phases``,
   ``convert_phases``;
+- block encodings (:mod:`tasks.qsvt.block_encoding`): ``BlockEncoding``,
+  ``block_encoding``, ``walk_operator``, ``product``;
+- QSVT (:mod:`tasks.qsvt.qsvt`): ``qsvt_circuit``, ``polynomial``, ``qsvt_sequence``;
+- applications (:mod:`tasks.qsvt.applications`): ``hamiltonian_simulation``,
+  ``eigenstate_filter``, ``ground_state_prep``, ``linear_solve``.
 """
 
+from tasks.qsvt.applications import (
+    eigenstate_filter,
+    ground_state_prep,
+    hamiltonian_simulation,
+    linear_solve,
+)
+from tasks.qsvt.block_encoding import BlockEncoding, block_encoding, product, walk_operator
 from tasks.qsvt.phases import convert_phases, qsp_phases, qsp_response, solve_phases
 from tasks.qsvt.polynomials import (
     check_polynomial,
@@ -22,8 +34,20 @@ from tasks.qsvt.polynomials import (
     poly_sign,
     poly_sin,
 )
+from tasks.qsvt.qsvt import polynomial, qsvt_circuit, qsvt_sequence
 
 __all__ = [
+    "BlockEncoding",
+    "block_encoding",
+    "eigenstate_filter",
+    "ground_state_prep",
+    "hamiltonian_simulation",
+    "linear_solve",
+    "polynomial",
+    "product",
+    "qsvt_circuit",
+    "qsvt_sequence",
+    "walk_operator",
     "check_polynomial",
     "convert_phases",
     "evaluate",

@@ -12,7 +12,7 @@ Examples:
     >>> be = block_encoding(h)
     >>> be.alpha, len(be.index_qubits)
     (7.0, 3)
-    >>> bool(np.allclose(be.matrix() * be.alpha, h.to_matrix(), atol=1e-12))
+    >>> bool(np.allclose(be.matrix(), h.to_matrix(), atol=1e-12))
     True
 """
 

@@ -215,8 +215,10 @@ def solve_phases(
         steps = 0
         for lam in lams:
             stage_tol = tol if lam == 1.0 else 1e-8
-            delta, err, k = _newton(delta, lam * f, x, d, par, stage_tol, maxiter or 50)
+            delta, err, k = _newton(delta, lam * f, x, d, par, stage_tol, maxiter or 30)
             steps += k
+            if err > 1e-4:  # a stage this far off does not recover: fail fast
+                break
     if not np.isfinite(err) or err > 1e-6:
         raise ValueError(
             f"phase finding did not converge ({method}: residual {err:.3g} after {steps} "

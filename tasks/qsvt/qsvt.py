@@ -144,7 +144,7 @@ def polynomial(
         >>> from tasks.qsvt import block_encoding
         >>> be = block_encoding(PauliSum.from_list([("Z", 0.6), ("X", 0.2)]))
         >>> pe = polynomial(be, [0, 0, 0, 0.5])  # 0.5 T_3(x)
-        >>> x = np.linalg.eigvalsh(be.matrix())
+        >>> x = np.linalg.eigvalsh(be.block())
         >>> np.round(np.linalg.eigvalsh(pe.matrix()), 6).tolist() == sorted(
         ...     np.round(0.5 * np.cos(3 * np.arccos(x)), 6).tolist())
         True

@@ -1,0 +1,331 @@
+"""QSVT applications, each returning a :class:`BlockEncoding` of its target operator.
+
+- :func:`hamiltonian_simulation`: ``exp(-iHt) = cos(Ht) - i sin(Ht)``, each part by
+  real QSVT on the LCU encoding of ``H``, combined by a one-qubit LCU (alpha 2).
+- :func:`eigenstate_filter`: the Lin–Tong filter (or an erf window) of ``H - mu``.
+- :func:`ground_state_prep`: the projector below a threshold ``mu`` (a shifted-sign
+  QSVT splits the spectrum), with ``mu`` lowered by bisection on the success probability
+  and the window narrowed until that probability stops changing (no gap input).
+- :func:`linear_solve`: ``A^{-1}`` by the odd ``1/x`` polynomial.
+
+``resources`` holds qubits, CNOTs, T gates, rotations (standard decompositions),
+``qsp_degree``, ``queries`` (applications of the block encoding of ``H``) and
+``success_probability`` (of post-selecting the ancillas on 0; for the given ``state``,
+else the worst case over states).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+import numpy as np
+
+from qworkbench import PauliSum
+from qworkbench._memory import check_allocation
+from tasks.qsvt import _gates
+from tasks.qsvt.block_encoding import BlockEncoding, block_encoding
+from tasks.qsvt.phases import solve_phases
+from tasks.qsvt.polynomials import (
+    evaluate,
+    poly_cos,
+    poly_filter,
+    poly_inverse,
+    poly_rectangle,
+    poly_sign,
+    poly_sin,
+)
+from tasks.qsvt.qsvt import qsvt_sequence
+
+__all__ = ["hamiltonian_simulation", "eigenstate_filter", "ground_state_prep", "linear_solve"]
+
+_DENSE_MAX_QUBITS = 14  # classical figures (success probabilities) only up to this size
+
+
+def _real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
+
+
+def _epsilon(value) -> float:
+    value = _real(value, "epsilon")
+    if not 0 < value < 1:
+        raise ValueError(f"epsilon must be in (0, 1), got {value!r}")
+    return value
+
+
+def _hamiltonian(h) -> PauliSum:
+    if not isinstance(h, PauliSum):
+        raise TypeError(f"H must be a PauliSum, got {type(h).__name__}")
+    h = h.simplify()
+    if len(h) == 0:
+        raise ValueError("H is zero")
+    if not h.is_hermitian():
+        raise ValueError("H must be Hermitian (real coefficients)")
+    return h
+
+
+def _state(state, n: int) -> np.ndarray:
+    if state is None:
+        psi = np.zeros(1 << n, dtype=complex)
+        psi[0] = 1.0
+        return psi
+    if isinstance(state, str):
+        if len(state) != n or set(state) - {"0", "1"}:
+            raise ValueError(f"state bitstring must have {n} characters 0/1, got {state!r}")
+        psi = np.zeros(1 << n, dtype=complex)
+        psi[int(state, 2)] = 1.0
+        return psi
+    psi = np.asarray(state, dtype=complex).ravel()
+    if psi.shape != (1 << n,):
+        raise ValueError(f"state must have {1 << n} amplitudes, got {psi.size}")
+    norm = np.linalg.norm(psi)
+    if not norm > 0:
+        raise ValueError("state must be nonzero")
+    return psi / norm
+
+
+def _shifted(h: PauliSum, mu: float) -> PauliSum:
+    return (h - PauliSum.identity(h.num_qubits, mu)).simplify() if mu else h
+
+
+def _eig(h: PauliSum):
+    n = h.num_qubits
+    if n > _DENSE_MAX_QUBITS:
+        return None
+    check_allocation(3 * 16 * 4**n, f"dense diagonalisation of a {n}-qubit H")
+    return np.linalg.eigh(h.to_matrix())
+
+
+def _success(eig, fvals: np.ndarray, psi: np.ndarray | None, alpha: float) -> float | None:
+    """||block psi||^2 for block = f(H) / alpha (classically), or min over states."""
+    if eig is None:
+        return None
+    w, v = eig
+    if psi is None:
+        return float(np.min(np.abs(fvals)) ** 2 / alpha**2)
+    amps = v.conj().T @ psi
+    return float(np.sum(np.abs(fvals * amps) ** 2) / alpha**2)
+
+
+def _post_select(be: BlockEncoding, psi: np.ndarray) -> tuple[np.ndarray, float]:
+    """The circuit's own action on |0>_anc |psi>: (normalised system state, probability)."""
+    n, s = be.num_qubits, len(be.system)
+    rows = np.zeros(1 << s, dtype=np.int64)
+    for i, q in enumerate(be.system):
+        rows |= ((np.arange(1 << s) >> i) & 1) << q
+    full = np.zeros((1 << n, 1), dtype=complex)
+    full[rows, 0] = psi
+    out = _gates.apply_circuit(be.circuit, full)[rows, 0]
+    p = float(np.vdot(out, out).real)
+    return (out / math.sqrt(p) if p > 0 else out), p
+
+
+def hamiltonian_simulation(h: PauliSum, t: float, epsilon: float = 1e-10, state=None):
+    """A block encoding of ``exp(-i H t)`` within ``epsilon`` in operator norm.
+
+    ``alpha = 2``: the block is ``(cos(Ht) - i sin(Ht)) / 2``, so post-selection succeeds
+    with probability ~1/4 (amplitude amplification would make it ~1).
+
+    Examples:
+        >>> import numpy as np
+        >>> from scipy.linalg import expm
+        >>> from tasks.hamiltonians import tfim
+        >>> h = tfim(3)
+        >>> be = hamiltonian_simulation(h, 1.0, 1e-9)
+        >>> bool(np.linalg.norm(be.matrix() - expm(-1j * h.to_matrix()), 2) < 1e-9)
+        True
+    """
+    h = _hamiltonian(h)
+    t, epsilon = _real(t, "t"), _epsilon(epsilon)
+    if t == 0:
+        raise ValueError("t must be nonzero (exp(0) = 1 needs no circuit)")
+    be = block_encoding(h)
+    tau = be.alpha * t
+    cos_c, sin_c = poly_cos(tau, epsilon / 2), poly_sin(tau, epsilon / 2)
+    pc, ps = solve_phases(cos_c), solve_phases(sin_c)
+    out = qsvt_sequence(be, [pc.phases, ps.phases], real=True, branch_phase=-np.pi / 2)
+    eig = _eig(h)
+    psi = None if state is None else _state(state, h.num_qubits)
+    if eig is not None:
+        x = eig[0] / be.alpha
+        fvals = evaluate(cos_c, x) - 1j * evaluate(sin_c, x)
+        out.resources["success_probability"] = _success(eig, fvals, psi, 2.0)
+    out.resources.update(
+        alpha_h=be.alpha,
+        tau=tau,
+        cos_degree=len(cos_c) - 1,
+        sin_degree=len(sin_c) - 1,
+        phase_residual=max(pc.residual, ps.residual),
+        epsilon=epsilon,
+    )
+    return out
+
+
+def eigenstate_filter(
+    h: PauliSum, mu: float, delta: float, epsilon: float = 1e-6, kind: str = "lin_tong", state=None
+):
+    """A block encoding of a filter of ``H - mu`` keeping the eigenvalue at ``mu``.
+
+    ``kind="lin_tong"``: ``mu`` must be an eigenvalue and ``delta`` a lower bound on the
+    distance to the others; the filter is 1 at ``mu`` and at most ``epsilon`` beyond
+    ``delta``. ``kind="rectangle"``: an erf window, 1 within ``delta / 4`` of ``mu`` and
+    below ``epsilon`` beyond ``3 delta / 4`` (``mu`` need not be exact).
+    """
+    h = _hamiltonian(h)
+    mu, delta, epsilon = _real(mu, "mu"), _real(delta, "delta"), _epsilon(epsilon)
+    if delta <= 0:
+        raise ValueError(f"delta must be positive, got {delta}")
+    be = block_encoding(_shifted(h, mu))
+    d = delta / be.alpha
+    if kind == "lin_tong":
+        if d >= 1:
+            raise ValueError(f"delta {delta} exceeds the spectral range {be.alpha}")
+        coeffs = poly_filter(d, epsilon)
+    elif kind == "rectangle":
+        # a plateau at |P| ~ 1 makes the phases ill-conditioned; the overall scale does
+        # not matter to a filter (post-selection renormalises)
+        coeffs = 0.999 * poly_rectangle(d / 2, d / 2, epsilon)
+    else:
+        raise ValueError(f"kind must be 'lin_tong' or 'rectangle', got {kind!r}")
+    found = solve_phases(coeffs)
+    out = qsvt_sequence(be, [found.phases], real=True)
+    eig = _eig(h)
+    psi = _state(state, h.num_qubits)
+    if eig is not None:
+        fvals = evaluate(coeffs, np.clip((eig[0] - mu) / be.alpha, -1, 1))
+        out.resources["success_probability"] = _success(eig, fvals, psi, 1.0)
+    out.resources.update(alpha_h=be.alpha, phase_residual=found.residual, kind=kind)
+    return out
+
+
+def _sign_below(h: PauliSum, mu: float, xi: float, epsilon: float):
+    """(LCU encoding of H - mu, odd sign polynomial of transition width xi)."""
+    be = block_encoding(_shifted(h, mu))
+    # 0.999: a plateau at |P| ~ 1 makes the phases ill-conditioned (see phases.py)
+    return be, 0.999 * poly_sign(xi / be.alpha, epsilon)
+
+
+def _below(h: PauliSum, mu: float, xi: float, epsilon: float) -> tuple[BlockEncoding, int]:
+    """A block encoding of the projector on eigenvalues below ``mu`` (within ``epsilon``
+    beyond ``xi / 2`` of it): ``(1 - sign(H - mu)) / 2`` by two QSVT branches."""
+    be, sign = _sign_below(h, mu, xi, epsilon)
+    found = solve_phases(sign)
+    one = np.array([0.0])  # the constant 1: <0|e^{i 0 Z}|0> = 1
+    out = qsvt_sequence(be, [one, found.phases], real=True, branch_phase=np.pi)
+    return dataclasses.replace(out, alpha=1.0), len(sign) - 1
+
+
+def ground_state_prep(
+    h: PauliSum,
+    state=None,
+    epsilon: float = 1e-3,
+    min_overlap: float = 1e-2,
+    max_rounds: int = 40,
+):
+    """Prepare the ground state of ``H`` from ``state`` (default ``|0...0>``) with no gap
+    or energy given, only a floor ``min_overlap`` on the state's ground-state weight.
+
+    A shifted-sign QSVT splits the spectrum at ``mu`` (transition width ``xi``); the
+    success probability of post-selecting "below ``mu``" -- what repeated measurement
+    estimates; here evaluated exactly from the polynomial on H's spectrum, which the
+    circuit implements to 1e-12 (tested), or by running the circuit when H is too large
+    to diagonalise -- drives a bisection of ``mu`` down to the lowest level holding at
+    least ``min_overlap / 2``.
+    The width is then halved and the search repeated until the final projector's
+    success probability changes by under 1% (no other level left in the window).
+
+    ``resources`` adds ``energy_estimate`` (of the post-selected state), ``threshold``
+    (the final ``mu``), ``width``, ``rounds`` (QSVT circuits run), ``total_queries``
+    (block-encoding queries over every round) and ``success_probability``.
+    """
+    h = _hamiltonian(h)
+    epsilon = _epsilon(epsilon)
+    min_overlap = _real(min_overlap, "min_overlap")
+    if not 0 < min_overlap <= 1:
+        raise ValueError(f"min_overlap must be in (0, 1], got {min_overlap}")
+    psi = _state(state, h.num_qubits)
+    alpha = float(np.abs(h.coeffs.real).sum())
+    xi, lo, hi = alpha / 4, -alpha, alpha
+    total = rounds = 0
+
+    eig = _eig(h)
+
+    def below(mu):
+        """Success probability of the projector below mu (and the encoding, when built)."""
+        nonlocal total, rounds
+        rounds += 1
+        if eig is None:  # too large to diagonalise: run the circuit itself
+            be, deg = _below(h, mu, xi, epsilon)
+            total += deg
+            return _post_select(be, psi)[1], be
+        shifted, sign = _sign_below(h, mu, xi, epsilon)
+        total += len(sign) - 1
+        fvals = (1 - evaluate(sign, np.clip((eig[0] - mu) / shifted.alpha, -1, 1))) / 2
+        return _success(eig, fvals, psi, 1.0), None
+
+    p_prev = None
+    while True:
+        while hi - lo > xi and rounds < max_rounds:
+            mid = (lo + hi) / 2
+            if below(mid)[0] >= min_overlap / 2:
+                hi = mid
+            else:
+                lo = mid
+        mu = hi + xi  # the lowest populated level sits at least xi / 2 below mu
+        p, _ = below(mu)
+        if (p_prev is not None and abs(p - p_prev) <= 0.01 * p_prev) or rounds >= max_rounds:
+            break
+        p_prev, xi, lo = p, xi / 2, lo - xi / 2
+    be, _ = _below(h, mu, xi, epsilon)
+    out_state, p = _post_select(be, psi)
+    energy = float(np.vdot(out_state, h.to_matrix(sparse=True) @ out_state).real)
+    be.resources.update(
+        energy_estimate=energy,
+        threshold=mu,
+        width=xi,
+        rounds=rounds,
+        total_queries=total,
+        success_probability=p,
+    )
+    return be
+
+
+def linear_solve(a: PauliSum, b=None, kappa: float | None = None, epsilon: float = 1e-6):
+    """A block encoding of ``A^{-1}`` for Hermitian invertible ``A`` (a Pauli sum).
+
+    ``kappa`` bounds the condition number of ``A / alpha`` (eigenvalues at least
+    ``1 / kappa`` in modulus); by default it is computed from the dense spectrum.
+    The encoded operator is ``A^{-1}`` within ``epsilon * 2 kappa / alpha`` (the
+    polynomial approximates ``1/(2 kappa x)`` to ``epsilon``); ``b`` (optional) fixes
+    the reported success probability, ``||P(A/alpha) b||^2``.
+    """
+    a = _hamiltonian(a)
+    epsilon = _epsilon(epsilon)
+    be = block_encoding(a)
+    eig = _eig(a)
+    if kappa is None:
+        if eig is None:
+            raise ValueError("give kappa: A is too large to diagonalise")
+        smallest = float(np.min(np.abs(eig[0])))
+        if smallest < 1e-12 * be.alpha:
+            raise ValueError("A is singular")
+        kappa = be.alpha / smallest
+    kappa = _real(kappa, "kappa")
+    if kappa < 1:
+        raise ValueError(f"kappa must be >= 1, got {kappa}")
+    coeffs = poly_inverse(kappa, epsilon)
+    found = solve_phases(coeffs)
+    out = qsvt_sequence(be, [found.phases], real=True)
+    out = dataclasses.replace(out, alpha=2 * kappa / be.alpha)
+    if eig is not None:
+        fvals = evaluate(coeffs, eig[0] / be.alpha)
+        psi = None if b is None else _state(b, a.num_qubits)
+        out.resources["success_probability"] = _success(eig, fvals, psi, 1.0)
+    out.resources.update(kappa=kappa, alpha_a=be.alpha, phase_residual=found.residual)
+    return out
