@@ -23,7 +23,7 @@ def test_help_lists_every_group():
         assert group in result.stdout
 
 
-@pytest.mark.parametrize("args", [["qsvt", "phases"], ["bench", "optim"]])
+@pytest.mark.parametrize("args", [["bench", "optim"]])
 def test_unimplemented_commands_say_so_and_exit_1(args):
     result = _qwb(*args)
     assert result.returncode == 1

@@ -327,3 +327,43 @@ def test_linear_solve_small_system():
     assert 0 < be.resources["success_probability"] <= 1
     with pytest.raises(ValueError, match="kappa"):
         linear_solve(a, kappa=0.5)
+
+
+# -- command line ------------------------------------------------------------------------
+def _qwb(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "qworkbench", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_cli_phases_and_simulate_json():
+    import json
+
+    out = _qwb("qsvt", "phases", "--function", "cos", "--degree", "40", "--param", "15", "--json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    assert row["degree"] == 40 and row["phase_error"] < 1e-12 and len(row["phases"]) == 41
+    assert row["approximation_error"] < 1e-6
+    out = _qwb("qsvt", "simulate", "--task", "tfim3", "--time", "1", "--epsilon", "1e-8", "--json")
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    assert row["error"] < 1e-8 and row["queries"] == row["qsp_degree"] > 0 and row["cnot"] > 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["phases", "--function", "tan"],
+        ["phases", "--function", "sign", "--degree", "0"],
+        ["phases", "--function", "cos", "--degree", "41"],  # odd degree for an even function
+        ["simulate", "--task", "nope"],
+        ["simulate", "--epsilon", "2"],
+        ["simulate", "--task", "bell"],
+    ],
+)
+def test_cli_bad_values_exit_2(args):
+    out = _qwb("qsvt", *args)
+    assert out.returncode == 2, out.stdout + out.stderr
