@@ -34,6 +34,9 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the usual file mode
     try:
         with os.fdopen(fd, mode) as f:
             f.write(data)
@@ -71,6 +74,11 @@ class Agent:
             raise TypeError(f"env must be a QASEnv, got {type(env).__name__}")
         if hyper:
             raise ValueError(f"unknown hyperparameter(s) for {self.name!r}: {sorted(hyper)}")
+        from qworkbench._seed import int_seed
+
+        seed = int_seed(seed)
+        if seed is not None and seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed}")
         self.env = env
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -203,8 +211,10 @@ class Agent:
             run.mkdir(parents=True, exist_ok=True)
             if resume and (run / "checkpoint.pt").exists():
                 self.load_checkpoint(run)
+            elif resume and (run / "config.json").exists():
+                self._check_config(run)  # killed before its first checkpoint: start over
             elif resume:
-                raise FileNotFoundError(f"nothing to resume: {run / 'checkpoint.pt'} is missing")
+                raise FileNotFoundError(f"nothing to resume in {run}: no checkpoint.pt")
             elif (run / "episodes.jsonl").exists() and (run / "episodes.jsonl").stat().st_size:
                 raise FileExistsError(
                     f"{run} already holds a run; pass resume=True (--resume) or another directory"
@@ -212,6 +222,8 @@ class Agent:
             atomic_write(run / "config.json", json.dumps(self.full_config(), indent=2))
             lines = [json.dumps({k: _jsonable(v) for k, v in r.items()}) for r in self.log]
             atomic_write(run / "episodes.jsonl", "".join(line + "\n" for line in lines))
+            if self.episode == 0:
+                self.save_checkpoint(run)  # a kill before the first periodic one resumes
         log_file = None if run is None else open(run / "episodes.jsonl", "a")  # noqa: SIM115
         threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
@@ -261,6 +273,7 @@ class Agent:
         if self._best is not None:
             best = (self._best[0], self._best[1].to_qasm(version=3), self._best[2])
         return {
+            "config": json.loads(json.dumps(self.full_config())),
             "episode": self.episode,
             "total_steps": self.total_steps,
             "log": self.log,
@@ -298,10 +311,40 @@ class Agent:
         if self.best_circuit is not None:
             atomic_write(run / "best_circuit.qasm", self.best_circuit.to_qasm(version=2))
 
+    def _check_config(self, run_dir, saved: dict | None = None) -> None:
+        """Refuse to resume a run made with other settings (naming the ones that differ)."""
+        if saved is None:
+            try:
+                saved = json.loads((Path(run_dir) / "config.json").read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ValueError(f"cannot read {run_dir}/config.json: {exc}") from exc
+        ours = json.loads(json.dumps(self.full_config()))
+
+        def flat(d, prefix=""):
+            out = {}
+            for key, value in d.items():
+                if isinstance(value, dict):
+                    out.update(flat(value, f"{prefix}{key}."))
+                else:
+                    out[f"{prefix}{key}"] = value
+            return out
+
+        a, b = flat(saved), flat(ours)
+        differ = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if differ:
+            detail = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in differ)
+            raise ValueError(f"cannot resume {run_dir} with other settings ({detail})")
+
     def load_checkpoint(self, run_dir) -> None:
         path = Path(run_dir) / "checkpoint.pt"
         try:
             state = torch.load(path, weights_only=False)
         except Exception as exc:  # a truncated or foreign file
             raise ValueError(f"cannot read the checkpoint {path}: {exc}") from exc
-        self.load_state_dict(state)
+        if not isinstance(state, dict) or "config" not in state:
+            raise ValueError(f"{path} is not a qworkbench QAS checkpoint")
+        self._check_config(run_dir, state["config"])
+        try:
+            self.load_state_dict(state)
+        except (KeyError, RuntimeError, TypeError) as exc:
+            raise ValueError(f"the checkpoint {path} does not fit this agent: {exc}") from exc

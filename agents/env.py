@@ -112,6 +112,9 @@ def build_actions(gate_types, n: int, connectivity=None) -> list[Action]:
     allowed = None
     if connectivity is not None:
         allowed = {tuple(sorted(map(int, e))) for e in connectivity}
+        for edge in allowed:
+            if len(edge) != 2 or edge[0] == edge[1] or not all(0 <= q < n for q in edge):
+                raise ValueError(f"connectivity edge {edge} is not two of the {n} qubits")
     actions = []
     for name in gate_types:
         if GATES[name].num_qubits == 1:
@@ -132,7 +135,8 @@ class QASEnv(gym.Env):
 
     Args:
         task: a registry name (``h2``, ``lih4``, ``tfim4``, ``bell``, ...) or a Task.
-        max_gates: the gate budget L (also the depth of the observation tensor).
+        max_gates: the gate budget L, in actions (a composite action counts once); the
+            observation has room for L times the longest action's gates.
         gate_set: ``crlqas``, ``kanqas``, ``ibm_native`` or a list of gate names.
         noise: a :class:`simulators.noise.NoiseModel` (density-matrix simulation).
         fitter: the angle re-fitting method: ``auto`` (``l-bfgs-b`` with adjoint
@@ -183,8 +187,21 @@ class QASEnv(gym.Env):
             shot_model=shot_model, connectivity=connectivity, **task_kwargs,
         )  # fmt: skip
         self.task = resolve_task(task, **task_kwargs)
-        if isinstance(max_gates, bool) or not isinstance(max_gates, int) or max_gates < 1:
+        if (
+            isinstance(max_gates, bool)
+            or not isinstance(max_gates, int | np.integer)
+            or (max_gates < 1)
+        ):
             raise ValueError(f"max_gates must be a positive integer, got {max_gates!r}")
+        max_gates = int(max_gates)
+        if (
+            isinstance(fit_maxiter, bool)
+            or not isinstance(fit_maxiter, int | np.integer)
+            or (fit_maxiter < 1)
+        ):
+            raise ValueError(f"fit_maxiter must be a positive integer, got {fit_maxiter!r}")
+        if not isinstance(random_halt, bool | np.bool_):
+            raise ValueError(f"random_halt must be True or False, got {random_halt!r}")
         if fitter not in _FITTERS:
             raise ValueError(f"unknown fitter {fitter!r}; choose from {', '.join(_FITTERS)}")
         if shot_model not in ("sample", "gaussian"):
@@ -222,7 +239,11 @@ class QASEnv(gym.Env):
 
         self.actions = build_actions(self.gate_types, self.n, connectivity) + list(extra_actions)
         for action in self.actions:
-            for name, _ in action.gates:
+            for name, qubits in action.gates:
+                if any(not 0 <= q < self.n for q in qubits) or len(set(qubits)) != len(qubits):
+                    raise ValueError(
+                        f"action {action.label} acts on qubits {qubits}; the task has {self.n}"
+                    )
                 if name not in self.gate_types:
                     raise ValueError(
                         f"composite action {action.label} uses {name!r}, which is not in the "
@@ -235,7 +256,9 @@ class QASEnv(gym.Env):
             self._row[name] = rows
             rows += self.n if GATES[name].num_qubits == 2 else 1
         self.rows = rows
-        self.obs_size = max_gates * rows * self.n + 1
+        # L moments, times the longest action (a gadget places several gates per step)
+        self.depth = max_gates * max(len(a.gates) for a in self.actions)
+        self.obs_size = self.depth * rows * self.n + 1
         low = np.zeros(self.obs_size, dtype=np.float32)
         high = np.ones(self.obs_size, dtype=np.float32)
         if self.task.kind == "energy":  # |E| <= sum |c_j|
@@ -289,7 +312,7 @@ class QASEnv(gym.Env):
         self.gates: list[tuple[str, tuple[int, ...]]] = []
         self.angles = np.zeros(0)
         self.moments = np.zeros(self.n, dtype=np.int64)
-        self.tensor = np.zeros((self.max_gates, self.rows, self.n), dtype=np.float32)
+        self.tensor = np.zeros((self.depth, self.rows, self.n), dtype=np.float32)
         self.last_op: list[tuple[str, tuple[int, ...]] | None] = [None] * self.n
         self.steps = 0
         self.halt_at = self.max_gates
@@ -310,7 +333,7 @@ class QASEnv(gym.Env):
 
     def _place(self, name: str, qubits: tuple[int, ...]) -> None:
         moment = int(max(self.moments[q] for q in qubits))
-        if moment < self.max_gates:
+        if moment < self.depth:  # always, as each step places at most its action's gates
             if len(qubits) == 1:
                 self.tensor[moment, self._row[name], qubits[0]] = 1.0
             else:
@@ -400,12 +423,18 @@ class QASEnv(gym.Env):
                 jac = None  # SciPy's finite differences
         seed = int(self._rng.integers(2**63)) if self.fitter in ("spsa", "adam_spsa") else None
         result = minimize(fun, self.angles, self.fitter, self.fit_maxiter, seed=seed, jac=jac)
-        value = fun(result.x)
-        start = fun(self.angles)
-        if start < value:  # a stochastic fit may end worse than where it began
-            return start
-        self.angles = np.asarray(result.x, dtype=float)
-        return value
+        noisy = self.shots is not None
+        if not noisy:  # exact objective: the optimizer's own value is the energy
+            if result.fun <= fun(self.angles):
+                self.angles = np.asarray(result.x, dtype=float)
+                return float(result.fun)
+            return fun(self.angles)
+        # shot noise: choose between start and end on one pair of estimates, then report
+        # a fresh, independent estimate at the kept angles (the minimum of two noisy
+        # estimates would be biased low)
+        if fun(result.x) <= fun(self.angles):
+            self.angles = np.asarray(result.x, dtype=float)
+        return fun(self.angles)
 
     # -- gymnasium API ------------------------------------------------------------------
     def _observation(self, value: float) -> np.ndarray:

@@ -122,6 +122,12 @@ class GadgetAgent(Agent):
         self.episode = self.inner.episode
         return log
 
+    def run_episode(self, explore: bool = True) -> dict:
+        """One episode of the trained hard-task agent (after :meth:`train`)."""
+        if self.inner is None:
+            raise RuntimeError("train the gadget agent first (gadgets are mined in train)")
+        return self.inner.run_episode(explore=explore)
+
     @property
     def best_circuit(self):
         return None if self.inner is None else self.inner.best_circuit

@@ -91,11 +91,12 @@ def make_env(task: str, seed=None, noise=None, max_gates=None, gate_set=None, **
 
 def run(task: str, agent: str, episodes: int, seed: int = 0, noise=None, out=None,
         resume: bool = False, preset: str = "fast", max_gates=None, gate_set=None,
-        callback=None, **hyper):  # fmt: skip
+        callback=None, random_halt: bool = True, **hyper):  # fmt: skip
     """Train ``agent`` on ``task``; returns the agent (its log, best circuit...)."""
     from agents import make_agent
 
-    env = make_env(task, seed=seed, noise=noise, max_gates=max_gates, gate_set=gate_set)
+    env = make_env(task, seed=seed, noise=noise, max_gates=max_gates, gate_set=gate_set,
+                   random_halt=random_halt)  # fmt: skip
     trained = make_agent(agent, env, preset=preset, seed=seed, **hyper)
     trained.train(episodes, callback=callback, run_dir=out, resume=resume)
     return trained
@@ -173,8 +174,13 @@ def bench(tasks, agents, seeds: int = 3, episodes: int = 200, out="runs/qas-benc
         row = {"key": key, **cell, **summarize(agent.log, agent.best_record)}
         row["wall_seconds"] = time.perf_counter() - start
         rows.append(row)
+        torn = (
+            results_path.exists()
+            and results_path.stat().st_size > 0
+            and (results_path.read_bytes()[-1:] != b"\n")
+        )
         with open(results_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(("\n" if torn else "") + json.dumps(row) + "\n")  # never glue to a torn line
     table = aggregate(rows)
     atomic_write(out / "table.md", format_table(table))
     atomic_write(out / "table.csv", _csv(table))

@@ -34,12 +34,11 @@ class QASVectorEnv(VectorEnv):
     def __init__(self, task, num_envs: int, seed=None, **env_kwargs):
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
-        first = QASEnv(task, seed=seed, **env_kwargs)
-        others = [
-            QASEnv(first.task, seed=None if seed is None else seed + i, **env_kwargs)
-            for i in range(1, num_envs)
-        ]
-        self.envs = [first, *others]
+        self.envs = [
+            QASEnv(task, seed=None if seed is None else seed + i, **env_kwargs)
+            for i in range(num_envs)
+        ]  # a registry name is resolved per env (molecular data come from the disk cache)
+        first = self.envs[0]
         self.num_envs = num_envs
         self.single_observation_space = first.observation_space
         self.single_action_space = first.action_space

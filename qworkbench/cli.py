@@ -84,6 +84,9 @@ def qas_run(
     preset: str = typer.Option("fast", "--preset", help="fast or paper."),
     max_gates: int = typer.Option(None, "--max-gates", min=1, help="Gate budget L."),
     gate_set: str = typer.Option(None, "--gate-set", help="crlqas, kanqas, ibm_native."),
+    random_halt: bool = typer.Option(
+        True, "--random-halt/--no-random-halt", help="CRLQAS's random episode lengths."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Train a QAS agent on a task; writes the run directory (log, best circuit, checkpoints)."""
@@ -91,6 +94,7 @@ def qas_run(
 
     from agents import available_agents
     from agents.runner import run
+    from qworkbench.errors import QWorkbenchError
 
     if agent not in available_agents():
         _qas_fail("run", f"unknown agent {agent!r}; available: {', '.join(available_agents())}")
@@ -125,11 +129,13 @@ def qas_run(
                 task_id = bar.add_task("training", total=episodes)
                 trained = run(task, agent, episodes, seed=seed, noise=noise, out=out,
                               resume=resume, preset=preset, max_gates=max_gates,
-                              gate_set=gate_set, callback=callback)  # fmt: skip
+                              gate_set=gate_set, callback=callback,
+                              random_halt=random_halt)  # fmt: skip
         else:
             trained = run(task, agent, episodes, seed=seed, noise=noise, out=out, resume=resume,
-                          preset=preset, max_gates=max_gates, gate_set=gate_set)  # fmt: skip
-    except (ValueError, TypeError, FileExistsError, FileNotFoundError) as exc:
+                          preset=preset, max_gates=max_gates, gate_set=gate_set,
+                          random_halt=random_halt)  # fmt: skip
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError, QWorkbenchError) as exc:
         _qas_fail("run", str(exc))
     from agents.runner import summarize
 
@@ -159,6 +165,7 @@ def qas_bench(
     """Benchmark QAS agents on tasks over seeds; prints the table (Markdown; CSV beside)."""
     from agents import available_agents
     from agents.runner import aggregate, bench, format_table
+    from qworkbench.errors import QWorkbenchError
 
     task_list = [t.strip() for t in tasks.split(",") if t.strip()]
     agent_list = [a.strip() for a in agents.split(",") if a.strip()]
@@ -188,7 +195,7 @@ def qas_bench(
 
         rows = bench(task_list, agent_list, seeds=seeds, episodes=episodes, out=out,
                      preset=preset, noise=noise, progress=progress, gate_set=gate_set)  # fmt: skip
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, QWorkbenchError) as exc:
         _qas_fail("bench", str(exc))
     typer.echo(format_table(aggregate(rows)), nl=False)
     typer.echo(f"(table.md, table.csv and results.jsonl in {out})", err=True)
