@@ -81,7 +81,12 @@ class Agent:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         self.env = env
         self.seed = seed
-        self.rng = np.random.default_rng(seed)
+        # independent streams from one seed: the agent's draws, the env's (halting, shot
+        # noise) and torch's (network initialisation)
+        agent_ss, env_ss, torch_ss = np.random.SeedSequence(seed).spawn(3)
+        self.rng = np.random.default_rng(agent_ss)
+        self.env_seed = None if seed is None else int(env_ss.generate_state(1)[0])
+        self.torch_seed = int(torch_ss.generate_state(1)[0])
         self.episode = 0
         self.total_steps = 0
         self.log: list[EpisodeRecord] = []
@@ -122,7 +127,7 @@ class Agent:
     def run_episode(self, explore: bool = True) -> dict:
         env = self.env
         if not self._env_seeded:
-            obs, info = env.reset(seed=None if self.seed is None else int(self.seed))
+            obs, info = env.reset(seed=self.env_seed)  # None keeps the env's own seed
             self._env_seeded = True
         else:
             obs, info = env.reset()

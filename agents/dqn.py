@@ -83,8 +83,8 @@ class DQNAgent(Agent):
             settings["lr"] <= 0
         ):
             raise ValueError(f"lr must be a positive finite number, got {settings['lr']!r}")
-        if seed is not None:
-            torch.manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
+        if self.seed is not None:
+            torch.manual_seed(self.torch_seed)
         n_in, n_out = int(env.obs_size), int(env.action_space.n)
         self.online = self.build_network(n_in, n_out)
         self.target = self.build_network(n_in, n_out)
