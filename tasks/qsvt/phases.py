@@ -187,9 +187,9 @@ def solve_phases(
 ) -> PhaseResult:
     """Phases for Chebyshev coefficients ``coeffs`` with details (see :func:`qsp_phases`).
 
-    Newton starts from zero phases when ``max |P| <= 0.9``; closer to 1 it follows the
-    path ``lambda P`` from ``0.9 / max|P|`` up to 1, the deficit ``1 - lambda max|P|``
-    shrinking fourfold per stage, each stage warm-started from the last.
+    Newton starts from zero phases (damped by backtracking); should that not converge,
+    it restarts along the path ``lambda P`` from ``0.9 / max|P|`` up to 1, the deficit
+    ``1 - lambda max|P|`` shrinking fourfold per stage, each warm-started from the last.
     """
     if method not in ("newton", "fixed_point"):
         raise ValueError(f"method must be 'newton' or 'fixed_point', got {method!r}")
@@ -202,19 +202,21 @@ def solve_phases(
     f = _to_values(c[par::2], par)
     delta = np.zeros(m)
     if method == "fixed_point":
-        delta, err, steps = _fixed_point(delta, f, x, d, par, tol, maxiter or 10_000)
+        delta, err, steps = _fixed_point(delta, f, x, d, par, tol, maxiter or 2_000)
     else:
-        peak = float(np.max(np.abs(f)))
-        lams = []
+        delta, err, steps = _newton(delta, f, x, d, par, tol, maxiter or 40)
+        peak = float(np.max(np.abs(f))) if err > 1e-12 else 0.0  # continuation only on failure
+        lams = [] if peak else None
         if peak > 0.9:
             gap = 0.1
             while gap > 4 * (1 - min(peak, 1.0)):
                 lams.append((1 - gap) / peak)
                 gap /= 4
-        lams.append(1.0)
-        steps = 0
-        for lam in lams:
+        stages = [] if lams is None else [*lams, 1.0]
+        for i, lam in enumerate(stages):
             stage_tol = tol if lam == 1.0 else 1e-8
+            if i == 0:
+                delta = np.zeros(m)
             delta, err, k = _newton(delta, lam * f, x, d, par, stage_tol, maxiter or 30)
             steps += k
             if err > 1e-4:  # a stage this far off does not recover: fail fast
