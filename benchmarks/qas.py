@@ -38,11 +38,14 @@ def paper_preset_step_seconds(task: str, steps: int) -> float:
     one gradient step per environment step, angle re-fitting included), learning from
     the 20th transition on (minibatches drawn with replacement) so every timed step
     trains the network. The reference: 0.8 s per gradient step on this machine."""
+    import torch
+
     from agents import make_agent
     from agents.runner import make_env
 
     agent = make_agent("dqn", make_env(task, seed=0), preset="paper", seed=0,
                        learning_starts=20)  # fmt: skip
+    torch.set_num_threads(agent.threads)  # as agent.train does: one thread
     while agent.total_steps < 20:
         agent.run_episode()
     first = agent.total_steps
