@@ -118,6 +118,9 @@ class GadgetAgent(Agent):
             self.inner = self._hard_agent()
         log = self.inner.train(episodes, callback=callback, run_dir=run_dir,
                                checkpoint_every=checkpoint_every, resume=resume)  # fmt: skip
+        if run_dir is not None:  # the run's config is the gadget agent's, the base nested
+            config = {**self.full_config(), "base_agent": self.inner.config()}
+            atomic_write(Path(run_dir) / "gadget_config.json", json.dumps(config, indent=2))
         self.log = log
         self.episode = self.inner.episode
         return log

@@ -312,7 +312,7 @@ def plot_run(run_dir) -> list[Path]:
     ax.legend()
     paths = [run / "error.png"]
     fig.tight_layout()
-    fig.savefig(paths[0], dpi=120)
+    _save_figure(fig, paths[0])
     plt.close(fig)
     wins = [r for r in records if r["success"]]
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -323,6 +323,13 @@ def plot_run(run_dir) -> list[Path]:
     ax.legend()
     fig.tight_layout()
     paths.append(run / "successes.png")
-    fig.savefig(paths[1], dpi=120)
+    _save_figure(fig, paths[1])
     plt.close(fig)
     return paths
+
+
+def _save_figure(fig, path: Path) -> None:
+    """A PNG written atomically."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    atomic_write(path, buffer.getvalue())
