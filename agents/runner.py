@@ -287,22 +287,10 @@ def read_log(run_dir) -> list[dict]:
     return records
 
 
-def plot_run(run_dir) -> list[Path]:
-    """``error.png`` (error or fidelity per episode, with the threshold) and
-    ``successes.png`` (gates and depth of successful episodes) in ``run_dir``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    records = read_log(run_dir)
-    if not records:
-        raise ValueError(f"{run_dir}: the episode log is empty")
-    run = Path(run_dir)
+def draw_error(ax, records: list[dict]) -> None:
+    """Error (energy tasks, log scale, with chemical accuracy) or fidelity per episode."""
     episodes = [r["episode"] for r in records]
-    energy = "error" in records[0]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if energy:
+    if records and "error" in records[0]:
         ax.semilogy(episodes, [max(abs(r["error"]), 1e-12) for r in records], ".", ms=3,
                     label="error |E - E0| (Ha)")  # fmt: skip
         ax.axhline(1.6e-3, color="k", ls="--", lw=1, label="chemical accuracy")
@@ -310,22 +298,71 @@ def plot_run(run_dir) -> list[Path]:
         ax.plot(episodes, [r["fidelity"] for r in records], ".", ms=3, label="fidelity")
     ax.set_xlabel("episode")
     ax.legend()
-    paths = [run / "error.png"]
-    fig.tight_layout()
-    _save_figure(fig, paths[0])
-    plt.close(fig)
+
+
+def draw_successes(ax, records: list[dict]) -> None:
+    """Gates and depth of the successful episodes."""
     wins = [r for r in records if r["success"]]
-    fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot([r["episode"] for r in wins], [r["gates"] for r in wins], "o", ms=3, label="gates")
     ax.plot([r["episode"] for r in wins], [r["depth"] for r in wins], "x", ms=3, label="depth")
     ax.set_xlabel("episode")
     ax.set_title(f"successful episodes ({len(wins)})")
     ax.legend()
+
+
+def draw_success_rates(ax, table: list[dict]) -> None:
+    """Success rate per (task, agent) of a benchmark or sweep table."""
+    labels = [f"{row['task']}\n{row['agent']}" for row in table]
+    ax.bar(range(len(table)), [row["success_rate"] for row in table])
+    ax.set_xticks(range(len(table)), labels, fontsize=7)
+    ax.set_ylabel("success rate")
+
+
+def _figure(draw, *args, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    draw(ax, *args)
     fig.tight_layout()
-    paths.append(run / "successes.png")
-    _save_figure(fig, paths[1])
+    _save_figure(fig, path)
     plt.close(fig)
-    return paths
+    return path
+
+
+def plot_run(run_dir) -> list[Path]:
+    """``error.png`` (error or fidelity per episode) and ``successes.png`` (gates and
+    depth of successful episodes) in ``run_dir``."""
+    records = read_log(run_dir)
+    if not records:
+        raise ValueError(f"{run_dir}: the episode log is empty")
+    run = Path(run_dir)
+    return [
+        _figure(draw_error, records, path=run / "error.png"),
+        _figure(draw_successes, records, path=run / "successes.png"),
+    ]
+
+
+def plot_results(out_dir) -> list[Path]:
+    """For a ``qwb qas bench`` or ``qwb sweep`` directory: ``success.png`` (success rate
+    per task and agent) and ``summary.md`` (the table)."""
+    path = Path(out_dir) / "results.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{out_dir} has no results.jsonl (not a bench or sweep dir)")
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a torn last line
+    table = aggregate([r for r in rows if "success_rate" in r])
+    if not table:
+        raise ValueError(f"{path} holds no finished cells")
+    out = Path(out_dir)
+    atomic_write(out / "summary.md", format_table(table))
+    return [_figure(draw_success_rates, table, path=out / "success.png"), out / "summary.md"]
 
 
 def _save_figure(fig, path: Path) -> None:

@@ -214,6 +214,28 @@ def qas_plot(run_dir: str = typer.Argument(..., help="A run directory of qwb qas
         typer.echo(str(path))
 
 
+@app.command("plot")
+def plot(
+    directory: str = typer.Argument(..., help="A run directory, or a bench/sweep one."),
+) -> None:
+    """Plot a QAS run (error, successes) or a bench/sweep directory (success rates and a
+    Markdown summary)."""
+    from pathlib import Path
+
+    from agents.runner import plot_results, plot_run
+
+    try:
+        if (Path(directory) / "episodes.jsonl").exists():
+            paths = plot_run(directory)
+        else:
+            paths = plot_results(directory)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"qwb plot: error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    for path in paths:
+        typer.echo(str(path))
+
+
 @app.command("vqe")
 def vqe(
     molecule: str = typer.Option("H2", "--molecule", help="H2, LiH, BeH2 or H2O."),

@@ -462,3 +462,15 @@ def test_cli_run_and_plot(tmp_path):
     assert again.exit_code == 2 and "already holds a run" in again.output
     plot = _invoke("qas", "plot", str(out))
     assert plot.exit_code == 0 and (out / "error.png").exists()
+    assert _invoke("plot", str(out)).exit_code == 0
+
+
+def test_qwb_plot_of_a_bench_directory(tmp_path):
+    args = ["qas", "bench", "--tasks", "bell", "--agents", "random,dqn", "--seeds", "1",
+            "--episodes", "5", "--out", str(tmp_path)]  # fmt: skip
+    assert _invoke(*args).exit_code == 0
+    result = _invoke("plot", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "success.png").stat().st_size > 0
+    assert "| bell | dqn |" in (tmp_path / "summary.md").read_text()
+    assert _invoke("plot", str(tmp_path / "nothing")).exit_code == 2
