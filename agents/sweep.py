@@ -20,6 +20,11 @@ Config (TOML; every key optional, command-line options override)::
     # gate_set = "kanqas"; max_gates = 12
     [hyper]                    # a grid: every combination is a cell
     lr = [1e-3, 3e-4]
+
+``kind = "vqe"`` sweeps VQE instead (``tasks`` are energy tasks; ``ansatz`` uccsd|hea,
+``optimizer``, ``layers``, ``maxiter``, ``seeds``), ``kind = "qaoa"`` sweeps QAOA on
+random graphs (``problems`` maxcut|mis, ``sizes``, ``p``, ``mixer``, ``optimizer``,
+``seeds``); lists make grids, and the table averages each metric over seeds.
 """
 
 from __future__ import annotations
@@ -46,10 +51,12 @@ __all__ = [
     "sweep",
     "make_executor",
     "TIMING_FIELDS",
+    "solver_table",
 ]
 
 _KEYS = ("tasks", "agents", "seeds", "episodes", "preset", "noise", "gate_set", "max_gates",
-         "hyper")  # fmt: skip
+         "hyper", "kind", "ansatz", "optimizer", "layers", "maxiter", "problems", "sizes", "p",
+         "mixer")  # fmt: skip
 
 # fields that differ between two runs of the same cell (and worker-specific ones)
 TIMING_FIELDS = ("seconds", "seconds_to_first", "episodes_per_s", "wall_seconds", "worker")
@@ -80,10 +87,16 @@ def expand(config: dict) -> list[dict]:
 
     def listed(name, default):
         value = config.get(name, default)
-        value = [value] if isinstance(value, str) else list(value)
+        value = [value] if isinstance(value, str | int | float) else list(value)
         if not value:
             raise ValueError(f"{name} must name at least one")
         return value
+
+    kind = config.get("kind", "qas")
+    if kind not in ("qas", "vqe", "qaoa"):
+        raise ValueError(f"kind must be qas, vqe or qaoa, got {kind!r}")
+    if kind != "qas":
+        return _expand_solver(kind, config, listed, registry)
 
     task_list = listed("tasks", ["h2"])
     agent_list = listed("agents", ["random", "crlqas"])
@@ -125,6 +138,91 @@ def expand(config: dict) -> list[dict]:
     return cells
 
 
+def _expand_solver(kind: str, config: dict, listed, registry) -> list[dict]:
+    """The cells of a VQE or QAOA grid."""
+    seeds = config.get("seeds", 3)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if kind == "vqe":
+        task_list = listed("tasks", ["h2"])
+        for name in task_list:
+            if name not in registry.available() or registry.get_task(name).kind != "energy":
+                raise ValueError(f"VQE sweeps take energy tasks; {name!r} is not one")
+        for name in listed("ansatz", ["uccsd"]):
+            if name not in ("uccsd", "hea"):
+                raise ValueError(f"ansatz must be uccsd or hea, got {name!r}")
+        axes = [("task", task_list), ("ansatz", listed("ansatz", ["uccsd"])),
+                ("optimizer", listed("optimizer", ["l-bfgs-b"])),
+                ("layers", listed("layers", [2])), ("seed", seed_list)]  # fmt: skip
+        extra = {"maxiter": int(config.get("maxiter", 200))}
+    else:
+        for name in listed("problems", ["maxcut"]):
+            if name not in ("maxcut", "mis"):
+                raise ValueError(f"QAOA sweeps take problems maxcut or mis, got {name!r}")
+        axes = [("problem", listed("problems", ["maxcut"])), ("size", listed("sizes", [8])),
+                ("p", listed("p", [1])), ("optimizer", listed("optimizer", ["l-bfgs-b"])),
+                ("seed", seed_list)]  # fmt: skip
+        extra = {"mixer": config.get("mixer", "x")}
+    names = [name for name, _ in axes]
+    return [{"kind": kind, **dict(zip(names, values)), **extra}
+            for values in itertools.product(*(v for _, v in axes))]  # fmt: skip
+
+
+def _run_vqe_cell(cell: dict) -> dict:
+    from tasks import get_task
+    from tasks.ansatz import hardware_efficient
+    from tasks.vqe import VQE
+
+    task = get_task(cell["task"])
+    ansatz = "uccsd"
+    if cell["ansatz"] == "hea":
+        ansatz = hardware_efficient(task.num_qubits, int(cell["layers"]),
+                                    initial_state=task.hf_state)  # fmt: skip
+    result = VQE(task, ansatz, optimizer=cell["optimizer"], seed=cell["seed"],
+                 maxiter=cell["maxiter"]).run()  # fmt: skip
+    return {"energy": result.energy, "error": result.error, "nfev": result.nfev,
+            "success": bool(result.error is not None and result.error <= 1.6e-3)}  # fmt: skip
+
+
+def _run_qaoa_cell(cell: dict) -> dict:
+    import networkx as nx
+
+    from tasks.problems import MIS, MaxCut
+    from tasks.qaoa import QAOA
+
+    graph = nx.gnp_random_graph(int(cell["size"]), 0.5, seed=int(cell["seed"]))
+    problem = (MaxCut if cell["problem"] == "maxcut" else MIS)(graph)
+    options = {"slack": False} if cell["problem"] == "mis" else {}
+    result = QAOA(problem, p=int(cell["p"]), mixer=cell["mixer"], optimizer=cell["optimizer"],
+                  seed=cell["seed"], **options).run()  # fmt: skip
+    return {"objective": result.objective, "approximation_ratio": result.approximation_ratio,
+            "feasible": bool(result.feasible), "nfev": result.nfev}  # fmt: skip
+
+
+#: metrics averaged over seeds in the table of a VQE or QAOA sweep
+SOLVER_METRICS = {"vqe": ("error", "nfev", "success", "seconds"),
+                  "qaoa": ("approximation_ratio", "feasible", "nfev", "seconds")}  # fmt: skip
+
+
+def solver_table(rows: list[dict]) -> str:
+    """Markdown: one line per grid point (seeds averaged) of a VQE or QAOA sweep."""
+    kind = rows[0]["kind"]
+    metrics = SOLVER_METRICS[kind]
+    skip = {"key", "seed", "versions", "worker", "wall_seconds", *metrics, "energy", "objective"}
+    settings = [k for k in rows[0] if k not in skip]
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in settings), []).append(row)
+    lines = ["| " + " | ".join([*settings, "seeds", *metrics]) + " |",
+             "|" + "---|" * (len(settings) + 1 + len(metrics))]  # fmt: skip
+    for point, group in groups.items():
+        means = []
+        for m in metrics:
+            values = [float(r[m]) for r in group if r.get(m) is not None]
+            means.append(f"{sum(values) / len(values):.4g}" if values else "-")
+        lines.append("| " + " | ".join([*map(str, point), str(len(group)), *means]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _versions() -> dict:
     from importlib import metadata
 
@@ -141,6 +239,13 @@ def run_cell(cell: dict) -> dict:
     """Train one cell; its result line (key, the cell, the run's summary, the best
     circuit as OpenQASM 2, wall time, package versions). Runs in a worker."""
     start = time.perf_counter()
+    if cell.get("kind", "qas") != "qas":
+        solve = _run_vqe_cell if cell["kind"] == "vqe" else _run_qaoa_cell
+        metrics = solve(cell)
+        seconds = time.perf_counter() - start
+        return {"key": _cell_key(cell), **cell, **metrics, "seconds": seconds,
+                "wall_seconds": seconds, "versions": _versions(),
+                "worker": f"{platform.node()}:{os.getpid()}"}  # fmt: skip
     agent = run(cell["task"], cell["agent"], cell["episodes"], seed=cell["seed"],
                 noise=cell.get("noise"), preset=cell.get("preset", "fast"),
                 max_gates=cell.get("max_gates"), gate_set=cell.get("gate_set"),
@@ -268,8 +373,11 @@ def sweep(cells: list[dict], out, *, executor: Executor | None = None, workers=N
         todo = lost if executor is None and attempt < retries else []
         result.failed.extend((cell, "worker lost") for cell in ([] if todo else lost))
     result.rows = [done[k] for k in keys if k in done]
-    if result.rows and not any("hyper" in row for row in result.rows):
-        from agents.base import atomic_write  # (a hyper-parameter grid has no such table)
+    from agents.base import atomic_write
 
+    if result.rows and result.rows[0].get("kind", "qas") != "qas":
+        atomic_write(out / "table.md", solver_table(result.rows))
+    elif result.rows and not any("hyper" in row for row in result.rows):
+        # (a hyper-parameter grid has no such table)
         atomic_write(out / "table.md", format_table(aggregate(result.rows)))
     return result

@@ -584,8 +584,16 @@ def sweep(
         fail(str(exc))
 
     def progress(row, cell, done, total):
-        what = f"{cell['task']} / {cell['agent']} / seed {cell['seed']}"
-        status = "failed" if row is None else f"{row['successes']} successes"
+        hidden = ("episodes", "preset", "noise", "maxiter")
+        what = " / ".join(f"{v}" for k, v in cell.items() if k not in hidden)
+        if row is None:
+            status = "failed"
+        elif "successes" in row:
+            status = f"{row['successes']} successes"
+        elif "error" in row:
+            status = f"error {row['error']:.2e}"
+        else:
+            status = f"ratio {row['approximation_ratio']:.3f}"
         typer.echo(f"[{done}/{total}] {what}: {status}", err=True)
 
     try:

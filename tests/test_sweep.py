@@ -151,3 +151,31 @@ def test_local_processes_and_dask_give_the_same_lines(tmp_path):
     assert lines("local") == lines("dask")
     bad = _cli("sweep", "--tasks", "bell", "--executor", "spark", "--out", str(tmp_path / "x"))
     assert bad.exit_code == 2 and "executor must be" in bad.output
+
+
+def test_vqe_and_qaoa_grids(tmp_path):
+    import networkx as nx
+
+    vqe_cells = expand({"kind": "vqe", "tasks": ["h2"], "ansatz": ["uccsd", "hea"], "layers": 1,
+                        "seeds": 1, "maxiter": 100})  # fmt: skip
+    assert [c["ansatz"] for c in vqe_cells] == ["uccsd", "hea"]
+    result = sweep(vqe_cells, tmp_path / "vqe", executor=Inline())
+    assert result.ran == 2 and not result.failed
+    # UCCSD reaches the exact (FCI) ground energy of H2 within chemical accuracy
+    uccsd = result.rows[0]
+    assert uccsd["error"] <= 1.6e-3 and uccsd["success"]
+    assert "| vqe | h2 | uccsd |" in (tmp_path / "vqe" / "table.md").read_text()
+
+    qaoa_cells = expand({"kind": "qaoa", "problems": ["maxcut"], "sizes": 6, "p": [1, 2],
+                         "seeds": 1})  # fmt: skip
+    result = sweep(qaoa_cells, tmp_path / "qaoa", executor=Inline())
+    assert result.ran == 2 and not result.failed
+    graph = nx.gnp_random_graph(6, 0.5, seed=0)
+    best = max(nx.cut_size(graph, {i for i in range(6) if mask >> i & 1})
+               for mask in range(1 << 6))  # fmt: skip
+    for row in result.rows:  # brute force: the sampled cut is at most the maximum cut
+        assert 0 < row["approximation_ratio"] <= 1 and row["objective"] <= best
+    with pytest.raises(ValueError, match="kind"):
+        expand({"kind": "sat"})
+    with pytest.raises(ValueError, match="energy tasks"):
+        expand({"kind": "vqe", "tasks": ["bell"]})
