@@ -367,3 +367,16 @@ def test_cli_phases_and_simulate_json():
 def test_cli_bad_values_exit_2(args):
     out = _qwb("qsvt", *args)
     assert out.returncode == 2, out.stdout + out.stderr
+
+
+def test_polynomial_constructor_argument_errors():
+    with pytest.raises(ValueError, match="tau"):
+        poly_cos(1e7, 1e-6)
+    with pytest.raises(ValueError, match="degree"):
+        poly_sin(3.0, 1e-6, degree=2.5)
+    with pytest.raises(ValueError, match="wrong parity"):
+        poly_sin(3.0, 1e-6, degree=4)
+    with pytest.raises(ValueError, match="kappa"):
+        poly_inverse(0.5, 1e-3)
+    with pytest.raises(ValueError, match="delta"):
+        poly_filter(1.5, 1e-3)

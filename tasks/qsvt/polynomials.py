@@ -222,7 +222,13 @@ def _jacobi_anger(tau, epsilon, degree, parity_):
         raise ValueError(f"tau must be a finite real number, got {tau!r}")
     epsilon = _epsilon(epsilon)
     tau = float(tau)
+    if degree is not None and (
+        isinstance(degree, bool) or not isinstance(degree, numbers.Integral) or degree < 0
+    ):
+        raise ValueError(f"degree must be a non-negative integer, got {degree!r}")
     kmax = int(1.5 * abs(tau) + 2 * math.log(1 / epsilon) + 20)
+    if kmax > _MAX_DEGREE:
+        raise ValueError(f"tau = {tau} needs degree ~{kmax}, above the supported {_MAX_DEGREE}")
     k = np.arange(kmax + 1)
     j = special.jv(k, abs(tau)) * (np.sign(tau) if tau else 1.0) ** k
     phase = np.where(k % 2 == 0, (-1.0) ** (k // 2), (-1.0) ** ((k - 1) // 2))
