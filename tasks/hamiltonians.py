@@ -14,7 +14,6 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,18 +355,10 @@ def _cached(args: dict) -> MolecularProblem:
 
 def _write_atomic(path: Path, data: dict) -> None:
     """Write JSON to a temporary file in the same directory, then rename it into place."""
+    from qworkbench._io import atomic_write
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(data, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write(path, json.dumps(data))
     except OSError as exc:  # an unwritable cache only costs recomputation
         warnings.warn(f"could not write cache file {path}: {exc}", stacklevel=4)
 

@@ -15,7 +15,6 @@ import dataclasses
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,19 +133,9 @@ class JobStore:
         from qiskit_ibm_runtime import RuntimeEncoder
 
         text = json.dumps(_portable(result), cls=RuntimeEncoder)
-        path = self.result_path(job_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        from qworkbench._io import atomic_write
+
+        return atomic_write(self.result_path(job_id), text)
 
     def load_result(self, job_id: str):
         """The saved ``PrimitiveResult`` of ``job_id``, or None."""
