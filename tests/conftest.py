@@ -108,3 +108,40 @@ def parameterized_circuit(n: int, layers: int, rng: np.random.Generator):
         c.u(Parameter(f"t{k}"), 0.4, Parameter(f"t{k + 1}"), n - 1)
         k += 2
     return c
+
+
+# -- a small regression model for the optimizer tests ----------------------------------------
+def small_mlp(seed: int):
+    """A 32-64-48-8 tanh MLP initialised from ``seed``."""
+    import torch
+
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(32, 64), torch.nn.Tanh(), torch.nn.Linear(64, 48), torch.nn.Tanh(),
+        torch.nn.Linear(48, 8),
+    )  # fmt: skip
+
+
+def regression_data(seed: int = 0):
+    """256 inputs and the targets of a random tanh layer."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 32, generator=g)
+    w = torch.randn(32, 8, generator=g)
+    return x, torch.tanh(x @ w)
+
+
+def train_steps(model, opt, steps: int, data) -> np.ndarray:
+    """``steps`` full-batch MSE steps; the loss before each."""
+    import torch
+
+    x, y = data
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return np.array(losses)

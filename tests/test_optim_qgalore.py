@@ -24,35 +24,12 @@ from qworkbench import optim
 from qworkbench.optim._quant import dequantize_affine, quantize_affine
 from qworkbench.optim._qweights import dequantize_int, quantize_int
 
+from .conftest import regression_data as _data
+from .conftest import small_mlp as _mlp
+from .conftest import train_steps as _train
+
 HYPER = {"rank": 8, "update_proj_gap": 5, "scale": 0.25, "proj_type": "std"}
 EXACT = {"proj_bits": None, "cos_threshold": None, "moment_bits": 32}
-
-
-def _mlp(seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    return torch.nn.Sequential(
-        torch.nn.Linear(32, 64), torch.nn.Tanh(), torch.nn.Linear(64, 48), torch.nn.Tanh(),
-        torch.nn.Linear(48, 8),
-    )  # fmt: skip
-
-
-def _data(seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(256, 32, generator=g)
-    w = torch.randn(32, 8, generator=g)
-    return x, torch.tanh(x @ w)
-
-
-def _train(model, opt, steps: int, data):
-    x, y = data
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return np.array(losses)
 
 
 def _groups(model, **hyper):
