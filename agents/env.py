@@ -22,6 +22,7 @@ by default) or the target fidelity, independently of the curriculum threshold.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -43,6 +44,7 @@ GATE_SETS = {
 _SYMMETRIC = frozenset({"cz", "swap", "rzz", "rxx", "ryy"})
 
 
+@functools.cache
 def _sinusoidal(name: str) -> bool:
     """Whether a one-angle gate's expectation values are a + b cos t + c sin t (its
     generator has two eigenvalues one apart), so one angle can be solved exactly."""

@@ -196,7 +196,7 @@ def aggregate(rows: list[dict]) -> list[dict]:
     """One line per (task, agent) over seeds."""
     import tasks as registry
 
-    kinds = {row["task"]: registry.get_task(row["task"]).kind for row in rows}
+    kinds = {task: registry.get_task(task).kind for task in {row["task"] for row in rows}}
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault((row["task"], row["agent"]), []).append(row)
