@@ -55,6 +55,14 @@ def _sinusoidal(name: str) -> bool:
     return len(eig) == 2 and abs(eig[1] - eig[0] - 1) < 1e-9
 
 
+def rotosolve(f0, fp, fm, current):
+    """The minimiser of f(t) = a + b cos t + c sin t from f(0), f(pi/2), f(-pi/2)
+    (scalars or arrays); ``current`` where f is flat."""
+    a = 0.5 * (np.asarray(fp) + np.asarray(fm))
+    b, c = np.asarray(f0) - a, 0.5 * (np.asarray(fp) - np.asarray(fm))
+    return np.where(np.hypot(b, c) > 1e-12, np.arctan2(-c, -b), current)
+
+
 _FITTERS = ("auto", "cobyla", "l-bfgs-b", "adam_spsa", "spsa", "nelder-mead", "none")
 
 
@@ -398,10 +406,7 @@ class QASEnv(gym.Env):
             fp = fun(x)
             x[k] = -np.pi / 2
             fm = fun(x)
-            a = 0.5 * (fp + fm)
-            b, c = f0 - a, 0.5 * (fp - fm)
-            if math.hypot(b, c) > 1e-12:
-                self.angles[k] = math.atan2(-c, -b)
+            self.angles[k] = float(rotosolve(f0, fp, fm, self.angles[k]))
 
     def _fit(self, circuit: Circuit, new=()) -> float:
         """Re-fit all angles (warm start); returns the objective at the fitted angles.

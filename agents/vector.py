@@ -20,7 +20,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from agents.env import QASEnv
+from agents.env import QASEnv, rotosolve
 
 __all__ = ["QASVectorEnv"]
 
@@ -118,10 +118,7 @@ class QASVectorEnv(VectorEnv):
             fp = energies(shifted)
             shifted[:, k] = -math.pi / 2
             fm = energies(shifted)
-            a = 0.5 * (fp + fm)
-            b, c = f0 - a, 0.5 * (fp - fm)
-            moved = np.hypot(b, c) > 1e-12
-            x[moved, k] = np.arctan2(-c[moved], -b[moved])
+            x[:, k] = rotosolve(f0, fp, fm, x[:, k])
         start = energies(x)
 
         def total(flat):
