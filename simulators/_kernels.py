@@ -94,6 +94,14 @@ class CpuKernels:
         """A whole gate program (``simulators._program``) in one call."""
         self._kern(state).run_gates(state, program.kinds, program.qubits, program.offsets, entries)
 
+    def run_ptm(self, state, n, program, entries) -> None:
+        """A Pauli-transfer program (``simulators._ptm``) on Pauli vectors (batch, 4**n)."""
+        from simulators import _cpu_ptm
+
+        small = len(state) == 1 or state.size < self._serial_below
+        kernel = _cpu_ptm.run_ptm_serial if small else _cpu_ptm.run_ptm
+        kernel(state, n, program.kinds, program.qubits, program.offsets, program.perms, entries)
+
     # -- observables ----------------------------------------------------------------------
     def pauli_expvals(self, state, xs, zs, coeffs):
         return self._kern(state).pauli_expvals(state, xs, zs, coeffs)

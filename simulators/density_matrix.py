@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
+from qworkbench._blas import one_blas_thread
 from qworkbench._memory import check_allocation
+from simulators import _ptm
 from simulators._kernels import get_kernels
 from simulators._plan import Gate, bind_params, gates_of
 from simulators._shift import shift_gradient
@@ -29,6 +31,17 @@ _MAX_QUBITS = 16
 _CHUNK_BYTES = 4 << 20
 _ENGINE_MIN_BATCH = 2  # one matrix alone is faster with every core on each pass
 _ENGINE_MAX_QUBITS = 6  # above, the vectorised step kernels on cache-sized slices win
+_REAL = {"double": np.float64, "single": np.float32}
+# one matrix in the Pauli basis runs on one thread: above this, the superoperator path's
+# passes over all cores win
+_PTM_SINGLE_MAX_QUBITS = 10
+
+
+@dataclass(frozen=True)
+class _Pauli:
+    """Pauli vectors r (batch, 4**n), r[x + (z << n)] = Tr(P rho) (``simulators._ptm``)."""
+
+    r: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -233,16 +246,29 @@ class DensityMatrixSimulator:
         if entry is None:
             gates, parameters = gates_of(circuit, keep_id=True)
             ops = _compile(gates, n, self.noise)
-            entry = self._cache[key] = (ops, parameters, _program(ops))
+            ptm = None
+            if hasattr(self.kernels, "run_ptm"):
+                ptm = _ptm.compile_ptm(gates, n, self.noise, len(parameters))
+            entry = self._cache[key] = (ops, parameters, _program(ops), ptm)
             if len(self._cache) > 256:
                 self._cache.pop(next(iter(self._cache)))
-        ops, parameters, program = entry
+        ops, parameters, program, ptm = entry
         values, batched = bind_params(params, parameters)
         batch = 1 if values is None else len(values)
-        nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
         limit = self.max_memory
         if limit is None and self.device == "gpu":
             limit = self.kernels.free_bytes()
+        if ptm is not None and (batch > 1 or n <= _PTM_SINGLE_MAX_QUBITS):
+            # the Pauli basis: a real vector per matrix (see simulators._ptm)
+            real = _REAL[self.precision]
+            nbytes = batch * 4**n * np.dtype(real).itemsize
+            check_allocation(nbytes, f"{batch} density matrices of {n} qubits", limit)
+            state = np.empty((batch, 4**n), dtype=real)  # the kernel starts it at |0>
+            with one_blas_thread():  # 4x4 and 16x16 products
+                entries = np.ascontiguousarray(ptm.entries(values), dtype=real)
+            self.kernels.run_ptm(state, n, ptm, entries)
+            return _Pauli(state), batched
+        nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
         check_allocation(nbytes, f"{batch} density matrices of {n} qubits", limit)
         state = self.kernels.zero_state(batch, 2 * n, self.dtype)
         if program is not None and batch >= _ENGINE_MIN_BATCH and n <= _ENGINE_MAX_QUBITS:
@@ -281,6 +307,9 @@ class DensityMatrixSimulator:
         """rho, shape (2**n, 2**n), or (batch, 2**n, 2**n) for 2-D ``params``."""
         state, batched = self._run(circuit, params)
         d = 1 << circuit.num_qubits
+        if isinstance(state, _Pauli):
+            rho = _ptm.density_matrices(state.r, circuit.num_qubits)
+            return rho if batched else rho[0]
         rho = self.kernels.to_numpy(state).reshape(-1, d, d).transpose(0, 2, 1)
         return rho if batched else rho[0]
 
@@ -296,6 +325,10 @@ class DensityMatrixSimulator:
 
             return estimate_expval(self, circuit, observable, params, shots, seed)
         state, batched = self._run(circuit, params)
+        if isinstance(state, _Pauli):
+            values = _ptm.expvals(state.r, *pauli_arrays(observable), circuit.num_qubits)
+            values = values.real if observable.is_hermitian() else values
+            return values if batched else values[0].item()
         xp = self.kernels.xp
         total = xp.zeros(state.shape[0], dtype=xp.complex128)
         for index, sign, c in _trace_terms(observable, circuit.num_qubits):
@@ -309,9 +342,12 @@ class DensityMatrixSimulator:
         are applied (what a measurement would report)."""
         state, batched = self._run(circuit, params)
         n = circuit.num_qubits
-        s = np.arange(1 << n)
-        diagonal = state[:, self.kernels.xp.asarray(s + (s << n))]
-        probs = self.kernels.to_numpy(diagonal).real.astype(np.float64)
+        if isinstance(state, _Pauli):
+            probs = _ptm.probabilities(state.r, n)
+        else:
+            s = np.arange(1 << n)
+            diagonal = state[:, self.kernels.xp.asarray(s + (s << n))]
+            probs = self.kernels.to_numpy(diagonal).real.astype(np.float64)
         if readout and self.noise is not None and self.noise.readout:
             probs = _apply_readout(probs, n, self.noise)
         return probs if batched else probs[0]

@@ -270,3 +270,69 @@ def test_batched_noisy_runs_equal_single_runs_and_aer(with_ccx):
             continue  # Aer's density_matrix method has no controlled rotations
         assert value == pytest.approx(backend.run(qc).result().data(0)["expectation_value"],
                                       abs=1e-8)  # fmt: skip
+
+
+def _takes_pauli_basis(sim, circ) -> bool:
+    """White-box: the circuit compiled to the Pauli-transfer program (no op on 3 qubits)."""
+    return sim._cache[circ.structure_key()][3] is not None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pauli_basis_engine_equals_aer_on_every_gate_and_channel(seed):
+    """No 3-qubit gates: the Pauli-transfer engine runs the circuit (one-qubit runs with
+    depolarizing + amplitude damping, thermal relaxation, phase damping, CNOT and CZ with
+    Pauli channels as signed permutations, rxx/ryy/rzz dense)."""
+    rng = np.random.default_rng(100 + seed)
+    names = [g for g in GATES if GATES[g].num_qubits <= 2 and g not in ("crx", "cry", "crz")]
+    circ = Circuit(5)
+    for _ in range(60):
+        spec = GATES[names[rng.integers(len(names))]]
+        circ.append(spec.name, rng.choice(5, spec.num_qubits, replace=False).tolist(),
+                    rng.uniform(-3, 3, spec.num_params).tolist())  # fmt: skip
+    ham, _ = random_pauli_sum(5, 12, rng)
+    ours, aer = _models()
+    # a Pauli channel with unequal weights after CNOT: every entry gets its own factor
+    ours.add_gate_error(Channel.pauli({"XY": 0.02, "ZI": 0.01, "IX": 0.03}), "cx")
+    aer.add_all_qubit_quantum_error(aer_noise.pauli_error(
+        [("XY", 0.02), ("ZI", 0.01), ("IX", 0.03), ("II", 0.94)]), "cx")  # fmt: skip
+    sim = get_simulator("density_matrix", device="cpu", noise=ours)
+    value = sim.expval(circ, ham)
+    assert _takes_pauli_basis(sim, circ)
+    qc = circ.to_qiskit()
+    qc.save_expectation_value(ham.to_qiskit(), range(5))
+    qc.save_density_matrix()
+    qc.save_probabilities()
+    data = AerSimulator(method="density_matrix", noise_model=aer).run(qc).result().data(0)
+    assert value == pytest.approx(data["expectation_value"], abs=1e-10)
+    np.testing.assert_allclose(sim.density_matrix(circ), data["density_matrix"], atol=1e-12)
+    np.testing.assert_allclose(sim.probabilities(circ), data["probabilities"], atol=1e-12)
+    single = get_simulator("density_matrix", device="cpu", precision="single", noise=ours)
+    assert single.expval(circ, ham) == pytest.approx(data["expectation_value"], abs=2e-5)
+
+
+def test_pauli_basis_batch_with_a_non_unital_channel_after_cnot():
+    """Thermal relaxation after every CNOT (not a Pauli channel: kept off the permutation
+    kernel) and parameterised 2-qubit gates, batched, against Aer row by row."""
+    rng = np.random.default_rng(5)
+    circ = parameterized_circuit(4, 2, rng)
+    ham, _ = random_pauli_sum(4, 10, rng)
+    ours = NoiseModel()
+    ours.add_gate_error(Channel.depolarizing(0.03, 2), "cx")
+    ours.add_gate_error(Channel.thermal_relaxation(40.0, 25.0, 0.3), "cx")  # on each qubit
+    relax = aer_noise.thermal_relaxation_error(40.0, 25.0, 0.3)
+    aer = aer_noise.NoiseModel()
+    aer.add_all_qubit_quantum_error(
+        aer_noise.depolarizing_error(0.03, 2).compose(relax.expand(relax)), "cx"
+    )
+    sim = get_simulator("density_matrix", device="cpu", noise=ours)
+    params = rng.uniform(-3, 3, (6, circ.num_parameters))
+    values = sim.expval(circ, ham, params)
+    assert _takes_pauli_basis(sim, circ)
+    backend = AerSimulator(method="density_matrix", noise_model=aer)
+    for p, value in zip(params, values):
+        qc = circ.bind(p).to_qiskit()
+        if {"crx", "cry", "crz"} & set(qc.count_ops()):
+            continue
+        qc.save_expectation_value(ham.to_qiskit(), range(4))
+        assert value == pytest.approx(backend.run(qc).result().data(0)["expectation_value"],
+                                      abs=1e-10)  # fmt: skip

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from qworkbench._blas import one_blas_thread
 from qworkbench._seed import int_seed
 
 __all__ = ["OptimizeResult", "minimize", "METHODS"]
@@ -125,19 +126,6 @@ def minimize(
 
 
 _SMALL = 256  # parameters up to which BLAS runs on one thread during the fit
-_blas = None
-
-
-def _one_blas_thread():
-    """A context limiting BLAS to one thread. SciPy's L-BFGS-B calls BLAS on vectors of
-    a few entries, where waking BLAS threads costs milliseconds per iteration (far more
-    than the work, and worse on a busy machine)."""
-    global _blas
-    if _blas is None:
-        import threadpoolctl
-
-        _blas = threadpoolctl.ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
 
 
 def _scipy(objective, x0, method, maxiter, callback, jac, options) -> OptimizeResult:
@@ -146,7 +134,7 @@ def _scipy(objective, x0, method, maxiter, callback, jac, options) -> OptimizeRe
     import scipy.optimize
 
     opts = {"maxiter": int(maxiter), **options}
-    limit = _one_blas_thread() if x0.size <= _SMALL else contextlib.nullcontext()
+    limit = one_blas_thread() if x0.size <= _SMALL else contextlib.nullcontext()
     with limit:
         result = scipy.optimize.minimize(
             objective,
