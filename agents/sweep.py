@@ -24,7 +24,10 @@ Config (TOML; every key optional, command-line options override)::
 ``kind = "vqe"`` sweeps VQE instead (``tasks`` are energy tasks; ``ansatz`` uccsd|hea,
 ``optimizer``, ``layers``, ``maxiter``, ``seeds``), ``kind = "qaoa"`` sweeps QAOA on
 random graphs (``problems`` maxcut|mis, ``sizes``, ``p``, ``mixer``, ``optimizer``,
-``seeds``); lists make grids, and the table averages each metric over seeds.
+``seeds``), ``kind = "optim"`` sweeps network optimizers on the character model of
+:mod:`qworkbench.optim.bench` (``optimizer``, ``lr``, ``rank``, ``[hyper]``, ``seeds``,
+``steps``, model size, ``corpus``); lists make grids, and the table averages each metric
+over seeds.
 """
 
 from __future__ import annotations
@@ -52,14 +55,29 @@ __all__ = [
     "make_executor",
     "TIMING_FIELDS",
     "solver_table",
+    "optim_table",
 ]
 
 _KEYS = ("tasks", "agents", "seeds", "episodes", "preset", "noise", "gate_set", "max_gates",
          "hyper", "kind", "ansatz", "optimizer", "layers", "maxiter", "problems", "sizes", "p",
-         "mixer")  # fmt: skip
+         "mixer", "steps", "lr", "rank", "width", "heads", "context", "batch", "eval_every",
+         "corpus", "threads", "device")  # fmt: skip
+
+#: the keys an optimizer sweep (kind = "optim") reads
+OPTIM_KEYS = ("kind", "optimizer", "lr", "rank", "hyper", "seeds", "steps", "width", "layers",
+              "heads", "context", "batch", "eval_every", "corpus", "threads", "device")  # fmt: skip
 
 # fields that differ between two runs of the same cell (and worker-specific ones)
-TIMING_FIELDS = ("seconds", "seconds_to_first", "episodes_per_s", "wall_seconds", "worker")
+TIMING_FIELDS = (
+    "seconds",
+    "seconds_to_first",
+    "episodes_per_s",
+    "wall_seconds",
+    "worker",
+    "seconds_per_step",
+    "optimizer_seconds_per_step",
+    "peak_memory_bytes",
+)
 
 
 def load_config(path) -> dict:
@@ -93,8 +111,10 @@ def expand(config: dict) -> list[dict]:
         return value
 
     kind = config.get("kind", "qas")
-    if kind not in ("qas", "vqe", "qaoa"):
-        raise ValueError(f"kind must be qas, vqe or qaoa, got {kind!r}")
+    if kind not in ("qas", "vqe", "qaoa", "optim"):
+        raise ValueError(f"kind must be qas, vqe, qaoa or optim, got {kind!r}")
+    if kind == "optim":
+        return _expand_optim(config)
     if kind != "qas":
         return _expand_solver(kind, config, listed, registry)
 
@@ -167,6 +187,102 @@ def _expand_solver(kind: str, config: dict, listed, registry) -> list[dict]:
             for values in itertools.product(*(v for _, v in axes))]  # fmt: skip
 
 
+def _grid(name: str, value) -> list:
+    """A config value as the list of its grid points (a scalar is one point)."""
+    values = list(value) if isinstance(value, list | tuple) else [value]
+    if not values:
+        raise ValueError(f"{name} must hold at least one value")
+    return values
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _expand_optim(config: dict) -> list[dict]:
+    """The cells of an optimizer grid: optimizer x lr x rank x [hyper] x seed. ``rank``
+    and each ``[hyper]`` key multiply only the optimizers that take them (the others get
+    one cell); a key that no listed optimizer takes is an error."""
+    import math
+
+    from qworkbench.optim import bench
+
+    extra = sorted(set(config) - set(OPTIM_KEYS))
+    if extra:
+        raise ValueError(f"keys {extra} do not apply to kind = \"optim\"; it reads: "
+                         f"{', '.join(OPTIM_KEYS)}")  # fmt: skip
+    optimizers = [str(v) for v in _grid("optimizer", config.get("optimizer", ["adamw"]))]
+    lrs = _grid("lr", config.get("lr", [3e-3]))
+    for lr in lrs:
+        if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) \
+                or lr <= 0:  # fmt: skip
+            raise ValueError(f"lr must be positive and finite, got {lr!r}")
+    lrs = [float(lr) for lr in lrs]
+    seeds = config.get("seeds", 1)
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seed_list = list(range(_positive_int("seeds", seeds)))
+    else:
+        seed_list = _grid("seeds", seeds)
+        for s in seed_list:
+            if isinstance(s, bool) or not isinstance(s, int):
+                raise ValueError(f"seeds must be a count or a list of integers, got {s!r}")
+    settings = {"steps": 200, "width": 128, "layers": 2, "heads": 4, "context": 64, "batch": 16,
+                "eval_every": 50}  # fmt: skip
+    for name, default in settings.items():
+        settings[name] = _positive_int(name, config.get(name, default))
+    device = config.get("device", "cpu")
+    bench.TrainConfig(**settings, device=device)  # checks width/heads and the device
+    if device != "cpu":
+        settings["device"] = device
+    if config.get("threads") is not None:
+        settings["threads"] = _positive_int("threads", config["threads"])
+    if config.get("corpus") is not None:
+        settings["corpus"] = str(config["corpus"])
+    try:
+        bench.resolve_corpus(settings.get("corpus"))
+    except FileNotFoundError as exc:
+        raise ValueError(f"corpus: {exc}") from None
+    for name in optimizers:  # unknown names list the available ones
+        bench.check_optimizer(name, lrs[0])
+    ranks = [None] if config.get("rank") is None else _grid("rank", config["rank"])
+    for rank in ranks:
+        if rank is not None:
+            _positive_int("rank", rank)
+            if rank > settings["width"]:
+                raise ValueError(f"rank {rank} is larger than the model width "
+                                 f"{settings['width']}")  # fmt: skip
+    if ranks != [None] and not any(bench.takes_rank(o) for o in optimizers):
+        raise ValueError(f"rank: none of {optimizers} has a rank")
+    hyper = config.get("hyper") or {}
+    if not isinstance(hyper, dict):
+        raise ValueError(f"hyper must be a table of hyper-parameters, got {hyper!r}")
+    for key in hyper:
+        if not any(bench.accepts(o, key) for o in optimizers):
+            raise ValueError(f"hyper-parameter {key!r} is taken by none of {optimizers}")
+    cells = []
+    for optimizer in optimizers:
+        keys = [k for k in hyper if bench.accepts(optimizer, k)]
+        points = [dict(zip(keys, values))
+                  for values in itertools.product(*(_grid(k, hyper[k]) for k in keys))]  # fmt: skip
+        own_ranks = ranks if bench.takes_rank(optimizer) else [None]
+        if own_ranks == [None] and bench.takes_rank(optimizer):
+            own_ranks = [bench.default_rank(settings["width"])]
+        for point in points:
+            for rank in own_ranks:
+                for lr in lrs:
+                    bench.check_optimizer(optimizer, lr, rank, point)
+        for lr, rank, point, seed in itertools.product(lrs, own_ranks, points, seed_list):
+            cell = {"kind": "optim", "optimizer": optimizer, "lr": lr}
+            if rank is not None:
+                cell["rank"] = rank
+            if point:
+                cell["hyper"] = point
+            cells.append({**cell, "seed": int(seed), **settings})
+    return cells
+
+
 def _run_vqe_cell(cell: dict) -> dict:
     from tasks import get_task
     from tasks.ansatz import hardware_efficient
@@ -201,6 +317,43 @@ def _run_qaoa_cell(cell: dict) -> dict:
 #: metrics averaged over seeds in the table of a VQE or QAOA sweep
 SOLVER_METRICS = {"vqe": ("error", "nfev", "success", "seconds"),
                   "qaoa": ("approximation_ratio", "feasible", "nfev", "seconds")}  # fmt: skip
+
+#: metrics averaged over seeds in the table of an optimizer sweep
+OPTIM_METRICS = ("final_val_loss", "best_val_loss", "final_train_loss", "state_bytes",
+                 "seconds_per_step")  # fmt: skip
+#: the cell settings an optimizer sweep's table shows (the rest when they vary)
+_OPTIM_SETTINGS = ("optimizer", "lr", "rank", "hyper", "steps", "width", "layers", "heads",
+                   "context", "batch", "eval_every", "corpus", "device", "threads")  # fmt: skip
+
+
+def optim_table(rows: list[dict]) -> str:
+    """Markdown: one line per grid point (seeds averaged) of an optimizer sweep;
+    ``optimizer``, ``lr``, ``rank`` and ``hyper`` always, other settings when they vary."""
+    shown = [k for k in _OPTIM_SETTINGS
+             if k in ("optimizer", "lr", "rank", "hyper")
+             or len({json.dumps(r.get(k)) for r in rows}) > 1]  # fmt: skip
+
+    def value(row, k):
+        v = row.get(k)
+        if v is None:
+            return "-"
+        return json.dumps(v, sort_keys=True) if isinstance(v, dict) else str(v)
+
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        point = tuple(json.dumps(row.get(k), sort_keys=True) for k in _OPTIM_SETTINGS)
+        groups.setdefault(point, []).append(row)
+    lines = ["| " + " | ".join([*shown, "seeds", *OPTIM_METRICS, "diverged"]) + " |",
+             "|" + "---|" * (len(shown) + 2 + len(OPTIM_METRICS))]  # fmt: skip
+    for group in groups.values():
+        means = []
+        for m in OPTIM_METRICS:
+            values = [float(r[m]) for r in group if r.get(m) is not None]
+            means.append(f"{sum(values) / len(values):.4g}" if values else "-")
+        diverged = sum(r.get("diverged_at") is not None for r in group)
+        lines.append("| " + " | ".join([*(value(group[0], k) for k in shown), str(len(group)),
+                                        *means, str(diverged)]) + " |")  # fmt: skip
+    return "\n".join(lines) + "\n"
 
 
 def solver_table(rows: list[dict]) -> str:
@@ -240,7 +393,10 @@ def run_cell(cell: dict) -> dict:
     circuit as OpenQASM 2, wall time, package versions). Runs in a worker."""
     start = time.perf_counter()
     if cell.get("kind", "qas") != "qas":
-        solve = _run_vqe_cell if cell["kind"] == "vqe" else _run_qaoa_cell
+        if cell["kind"] == "optim":
+            from qworkbench.optim.bench import run_cell as solve
+        else:
+            solve = _run_vqe_cell if cell["kind"] == "vqe" else _run_qaoa_cell
         metrics = solve(cell)
         seconds = time.perf_counter() - start
         return {"key": _cell_key(cell), **cell, **metrics, "seconds": seconds,
@@ -375,7 +531,9 @@ def sweep(cells: list[dict], out, *, executor: Executor | None = None, workers=N
     result.rows = [done[k] for k in keys if k in done]
     from agents.base import atomic_write
 
-    if result.rows and result.rows[0].get("kind", "qas") != "qas":
+    if result.rows and result.rows[0].get("kind") == "optim":
+        atomic_write(out / "table.md", optim_table(result.rows))
+    elif result.rows and result.rows[0].get("kind", "qas") != "qas":
         atomic_write(out / "table.md", solver_table(result.rows))
     elif result.rows and not any("hyper" in row for row in result.rows):
         # (a hyper-parameter grid has no such table)

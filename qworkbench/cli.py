@@ -537,10 +537,113 @@ def bench_sim(ctx: typer.Context) -> None:
     runpy.run_path(str(script), run_name="__main__")
 
 
+_BENCH_OPTIM_DEFAULT = ("adamw,galore_adamw,q_galore_adamw,apollo,apollo_mini,adam8bit,adam4bit,"
+                        "muon,scale,subset_norm")  # fmt: skip
+
+
 @bench_app.command("optim")
-def bench_optim() -> None:
-    """Optimizer benchmark against the reference packages."""
-    _not_yet("bench optim")
+def bench_optim(
+    optimizers: str = typer.Option(
+        _BENCH_OPTIM_DEFAULT,
+        "--optimizers",
+        help="Comma-separated: ours (adamw, galore_adamw, ...), variants "
+        "(galore_adamw_randomized, q_galore_adamw_fp32_moments, q_galore_adamw_int8_weights) "
+        "or reference packages (torch_adamw, galore_torch, q_galore_torch, apollo_torch, "
+        "bnb_adam8bit); 'all' for every installed one.",
+    ),
+    references: bool = typer.Option(
+        False, "--references", help="Add the installed reference packages' rows."
+    ),
+    steps: int = typer.Option(200, "--steps", min=1),
+    seeds: int = typer.Option(1, "--seeds", min=1, help="Seeds 0..N-1 (losses averaged)."),
+    width: int = typer.Option(128, "--width", min=2),
+    layers: int = typer.Option(2, "--layers", min=1),
+    heads: int = typer.Option(4, "--heads", min=1),
+    context: int = typer.Option(64, "--context", min=1, help="Tokens per sequence."),
+    batch: int = typer.Option(16, "--batch", min=1, help="Sequences per step."),
+    lr: float = typer.Option(3e-3, "--lr", help="Learning rate (SCALE 3x, Subset-Norm 10x)."),
+    rank: int = typer.Option(None, "--rank", min=1, help="Low-rank methods' rank (width/4)."),
+    eval_every: int = typer.Option(50, "--eval-every", min=1),
+    corpus: str = typer.Option(
+        None, "--corpus", help="A UTF-8 text file (default: ../shared/data/tinyshakespeare.txt)."
+    ),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    out: str = typer.Option("runs/bench-optim", "--out", help="Results directory."),
+    json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Train a small LLaMA-style character model on Tiny Shakespeare with each optimizer
+    (same initialisation, data and seed): loss, optimizer-state memory and time per step,
+    relative to AdamW. Writes OUT/optim.json, OUT/table.md and OUT/optim_loss.png."""
+    import json
+    import math
+    from pathlib import Path
+
+    from qworkbench._io import atomic_write
+    from qworkbench.optim import bench
+
+    def fail(message: str):
+        typer.echo(f"qwb bench optim: error: {message}", err=True)
+        raise typer.Exit(code=2)
+
+    if optimizers.strip() == "all":
+        cases = bench.available_cases()
+    else:
+        cases = list(dict.fromkeys(o.strip() for o in optimizers.split(",") if o.strip()))
+    if references:
+        cases += [c for c in bench.REFERENCE_CASES if c in bench.available_cases()
+                  and c not in cases]  # fmt: skip
+    if not cases:
+        fail("--optimizers must name at least one")
+    for case in cases:
+        if case not in bench.CASES:
+            fail(f"unknown optimizer {case!r}; available: {', '.join(bench.available_cases())}")
+    if not ("adamw" in cases or "torch_adamw" in cases):
+        cases.insert(0, "adamw")  # the baseline of the relative columns
+    if not (math.isfinite(lr) and lr > 0):
+        fail(f"--lr must be positive and finite, got {lr}")
+    try:
+        config = bench.TrainConfig(width=width, layers=layers, heads=heads, context=context,
+                                   batch=batch, steps=steps, eval_every=eval_every,
+                                   device=device)  # fmt: skip
+        data = bench.load_corpus(corpus)
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(
+        f"corpus {data.name} ({len(data.train) + len(data.val):,} chars, vocab {data.vocab}); "
+        f"model {layers}x{width}; {steps} steps of {batch}x{context} tokens; "
+        f"{len(cases)} optimizers x {seeds} seeds",
+        err=True,
+    )
+    position = {case: i + 1 for i, case in enumerate(cases)}
+
+    def progress(case, seed, step, train_loss, val_loss):
+        typer.echo(
+            f"[{position[case]}/{len(cases)}] {case} seed {seed}: step {step + 1}/{steps} "
+            f"train {train_loss:.4f} val {val_loss:.4f}",
+            err=True,
+        )
+
+    try:
+        rows = bench.benchmark(cases, config, data, lr=lr, rank=rank, seeds=range(seeds),
+                               progress=progress)  # fmt: skip
+    except (ValueError, RuntimeError) as exc:
+        fail(str(exc))
+    settings = {"optimizers": cases, "steps": steps, "seeds": seeds, "width": width,
+                "layers": layers, "heads": heads, "context": context, "batch": batch, "lr": lr,
+                "rank": rank if rank is not None else bench.default_rank(width),
+                "eval_every": eval_every, "device": device, "corpus": data.name,
+                "corpus_sha256": data.sha256}  # fmt: skip
+    result = {"config": settings, "rows": rows}
+    table = bench.format_table(rows)
+    directory = Path(out)
+    atomic_write(directory / "optim.json", json.dumps(result, indent=1))
+    atomic_write(directory / "table.md", table)
+    bench.plot_curves(rows, directory / "optim_loss.png")
+    if json_output:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(table, nl=False)
+    typer.echo(f"(optim.json, table.md and optim_loss.png in {out})", err=True)
 
 
 @app.command("sweep")
@@ -584,10 +687,14 @@ def sweep(
         fail(str(exc))
 
     def progress(row, cell, done, total):
-        hidden = ("episodes", "preset", "noise", "maxiter")
+        hidden = ("episodes", "preset", "noise", "maxiter", "steps", "width", "layers", "heads",
+                  "context", "batch", "eval_every", "corpus", "threads", "device")  # fmt: skip
         what = " / ".join(f"{v}" for k, v in cell.items() if k not in hidden)
         if row is None:
             status = "failed"
+        elif row.get("kind") == "optim":
+            loss = row["final_val_loss"]
+            status = f"val loss {loss:.4f}" if loss is not None else "diverged"
         elif "successes" in row:
             status = f"{row['successes']} successes"
         elif "error" in row:

@@ -1,11 +1,12 @@
-"""The ``qwb`` command line, run as a user runs it (subprocesses)."""
+"""The ``qwb`` command line, run as a user runs it (subprocesses; ``bench optim`` in
+process through typer's CliRunner, to read stdout and stderr apart)."""
 
 from __future__ import annotations
 
+import json
+import math
 import subprocess
 import sys
-
-import pytest
 
 GROUPS = ["qas", "vqe", "qaoa", "qsvt", "bench", "sweep", "submit", "jobs"]
 
@@ -23,11 +24,55 @@ def test_help_lists_every_group():
         assert group in result.stdout
 
 
-@pytest.mark.parametrize("args", [["bench", "optim"]])
-def test_unimplemented_commands_say_so_and_exit_1(args):
-    result = _qwb(*args)
-    assert result.returncode == 1
-    assert "not implemented yet" in result.stderr
+def _invoke(*args: str):
+    """``qwb ARGS`` in this process (typer's CliRunner): stdout and stderr apart."""
+    from typer.testing import CliRunner
+
+    from qworkbench.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def _corpus(path):
+    path.write_text("\n".join(f"line {i}: to be or not to be, that is the question {i % 7}"
+                               for i in range(400)))  # fmt: skip
+    return path
+
+
+def test_bench_optim_json(tmp_path):
+    corpus = _corpus(tmp_path / "corpus.txt")
+    result = _invoke("bench", "optim", "--steps", "3", "--optimizers", "adamw,galore_adamw",
+                     "--json", "--width", "16", "--layers", "1", "--context", "16", "--batch",
+                     "4", "--eval-every", "2", "--corpus", str(corpus), "--out",
+                     str(tmp_path / "out"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = {row["optimizer"]: row for row in data["rows"]}
+    assert list(rows) == ["adamw", "galore_adamw"]
+    assert data["config"]["steps"] == 3 and data["config"]["corpus"] == "corpus.txt"
+    for row in rows.values():
+        assert math.isfinite(row["val_loss"]) and row["step_ms"] > 0
+        assert [p[0] for p in row["curve"]] == [0, 2]  # evaluated after steps 1 and 3
+    assert rows["adamw"]["state_vs_baseline"] == 1.0
+    assert rows["galore_adamw"]["state_vs_baseline"] < 1.0
+    assert "galore_adamw seed 0: step 3/3" in result.stderr  # progress goes to stderr
+    written = json.loads((tmp_path / "out" / "optim.json").read_text())
+    assert written == data
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert table.startswith("| optimizer | val loss | vs adamw |") and "| galore_adamw |" in table
+    assert (tmp_path / "out" / "optim_loss.png").stat().st_size > 0
+
+
+def test_bench_optim_errors(tmp_path):
+    bad = _invoke("bench", "optim", "--optimizers", "adamw,nope", "--out", str(tmp_path))
+    assert bad.exit_code == 2
+    assert "unknown optimizer 'nope'; available: adamw, galore_adamw" in bad.stderr
+    missing = _invoke("bench", "optim", "--corpus", str(tmp_path / "none.txt"), "--out",
+                      str(tmp_path))  # fmt: skip
+    assert missing.exit_code == 2 and "is not a file" in missing.stderr
+    nan = _invoke("bench", "optim", "--lr", "nan", "--out", str(tmp_path))
+    assert nan.exit_code == 2 and "--lr must be positive and finite" in nan.stderr
+    assert not (tmp_path / "optim.json").exists()
 
 
 def test_usage_errors_exit_2():
