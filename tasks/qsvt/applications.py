@@ -3,9 +3,10 @@
 - :func:`hamiltonian_simulation`: ``exp(-iHt) = cos(Ht) - i sin(Ht)``, each part by
   real QSVT on the LCU encoding of ``H``, combined by a one-qubit LCU (alpha 2).
 - :func:`eigenstate_filter`: the Lin–Tong filter (or an erf window) of ``H - mu``.
-- :func:`ground_state_prep`: the projector below a threshold ``mu`` (a shifted-sign
-  QSVT splits the spectrum), with ``mu`` lowered by bisection on the success probability
-  and the window narrowed until that probability stops changing (no gap input).
+- :func:`ground_state_prep`: dynamical cooling (:mod:`tasks.qsvt.cooling`): a
+  shifted-sign QSVT splits the spectrum at ``mu``, evolution under it plus a random
+  perturbation and a measurement of the sign keep only downward moves; returns the last
+  accepted projector below ``mu`` (no gap input).
 - :func:`linear_solve`: ``A^{-1}`` by the odd ``1/x`` polynomial.
 
 ``resources`` holds qubits, CNOTs, T gates, rotations (standard decompositions),
@@ -226,72 +227,60 @@ def ground_state_prep(
     state=None,
     epsilon: float = 1e-3,
     min_overlap: float = 1e-2,
-    max_rounds: int = 40,
+    max_rounds: int = 60,
+    *,
+    resolution: float | None = None,
+    coupling: float = 1.0,
+    time: float = 1.0,
+    steps: int = 2,
+    max_tries: int = 100,
+    seed: int | None = 0,
 ):
-    """Prepare the ground state of ``H`` from ``state`` (default ``|0...0>``) with no gap
-    or energy given, only a floor ``min_overlap`` on the state's ground-state weight.
+    """Prepare the ground state of ``H`` from ``state`` (default ``|0...0>``) by dynamical
+    cooling (:func:`tasks.qsvt.cooling.cool`; Motlagh et al., arXiv:2404.05810), with no
+    gap or energy given and no bath qubits.
 
-    A shifted-sign QSVT splits the spectrum at ``mu`` (transition width ``xi``); the
-    success probability of post-selecting "below ``mu``" -- what repeated measurement
-    estimates; here evaluated exactly from the polynomial on H's spectrum, which the
-    circuit implements to 1e-12 (tested), or by running the circuit when H is too large
-    to diagonalise -- drives a bisection of ``mu`` down to the lowest level holding at
-    least ``min_overlap / 2``.
-    The width is then halved and the search repeated until the final projector's
-    success probability changes by under 1% (no other level left in the window).
+    Rounds lower a threshold ``mu`` by ``resolution`` (default ``alpha / 20``) from
+    ``<H>``; in each, evolution under ``S + coupling V`` (``S`` a shifted-sign QSVT of
+    ``H - mu``, ``V`` random X/Y fields) is followed by a measurement of the sign, and
+    only outcomes below ``mu`` are kept. ``epsilon``: the sign polynomials' error.
+    ``min_overlap`` is accepted for compatibility with the earlier bisection routine and
+    not used (cooling needs no overlap floor; from ``|0000>`` it prepares the
+    Heisenberg ground state, with which that state has no overlap).
 
-    ``resources`` adds ``energy_estimate`` (of the post-selected state), ``threshold``
-    (the final ``mu``), ``width``, ``rounds`` (QSVT circuits run), ``total_queries``
-    (block-encoding queries over every round) and ``success_probability``.
+    Returns the block encoding of the last accepted "below ``mu``" projector (the
+    measurement that produced the final state). ``resources`` adds the cooling's
+    (see :func:`tasks.qsvt.cooling.cool`) -- ``state`` (the final state vector),
+    ``history``, ``rounds``, ``tries``, ``block_encoding_queries`` (also as
+    ``total_queries``), ``evolution_steps``, ``perturbation_queries``,
+    ``success_probability``, ``energy_estimate``, ``threshold``, ``ground_overlap``
+    and ``ground_overlap_initial``.
     """
+    from tasks.qsvt.cooling import cool
+
     h = _hamiltonian(h)
     epsilon = _epsilon(epsilon)
     min_overlap = _real(min_overlap, "min_overlap")
     if not 0 < min_overlap <= 1:
         raise ValueError(f"min_overlap must be in (0, 1], got {min_overlap}")
-    psi = _state(state, h.num_qubits)
-    alpha = float(np.abs(h.coeffs.real).sum())
-    xi, lo, hi = alpha / 4, -alpha, alpha
-    total = rounds = 0
-
-    eig = _eig(h)
-
-    def below(mu):
-        """Success probability of the projector below mu (and the encoding, when built)."""
-        nonlocal total, rounds
-        rounds += 1
-        if eig is None:  # too large to diagonalise: run the circuit itself
-            be, deg = _below(h, mu, xi, epsilon)
-            total += deg
-            return _post_select(be, psi)[1], be
-        shifted, sign = _sign_below(h, mu, xi, epsilon)
-        total += len(sign) - 1
-        fvals = (1 - evaluate(sign, np.clip((eig[0] - mu) / shifted.alpha, -1, 1))) / 2
-        return _success(eig, fvals, psi, 1.0), None
-
-    p_prev = None
-    while True:
-        while hi - lo > xi and rounds < max_rounds:
-            mid = (lo + hi) / 2
-            if below(mid)[0] >= min_overlap / 2:
-                hi = mid
-            else:
-                lo = mid
-        mu = hi + xi  # the lowest populated level sits at least xi / 2 below mu
-        p, _ = below(mu)
-        if (p_prev is not None and abs(p - p_prev) <= 0.01 * p_prev) or rounds >= max_rounds:
-            break
-        p_prev, xi, lo = p, xi / 2, lo - xi / 2
-    be, _ = _below(h, mu, xi, epsilon)
-    out_state, p = _post_select(be, psi)
-    energy = float(np.vdot(out_state, h.to_matrix(sparse=True) @ out_state).real)
+    result = cool(
+        h,
+        state,
+        resolution=resolution,
+        coupling=coupling,
+        time=time,
+        steps=steps,
+        max_tries=max_tries,
+        max_rounds=max_rounds,
+        epsilon=epsilon,
+        seed=seed,
+    )
+    be = result.projector
+    be.resources.update(result.resources)
     be.resources.update(
-        energy_estimate=energy,
-        threshold=mu,
-        width=xi,
-        rounds=rounds,
-        total_queries=total,
-        success_probability=p,
+        state=result.state,
+        history=result.history,
+        total_queries=result.resources["block_encoding_queries"],
     )
     return be
 
