@@ -7,8 +7,8 @@ Public names (see ``docs/qsvt.md``):
   ``poly_inverse``, ``poly_filter``, ``check_polynomial``, ``evaluate``, ``from_monomial``;
 - phases (:mod:`tasks.qsvt.phases`): ``qsp_phases``, ``qsp_response``, ``solve_phases``,
   ``convert_phases``;
-- block encodings (:mod:`tasks.qsvt.block_encoding`): ``BlockEncoding``,
-  ``block_encoding``, ``walk_operator``, ``product``;
+- block encodings (:mod:`tasks.qsvt.block_encoding`): ``BlockEncoding`` (``a + b``,
+  ``a - b``), ``block_encoding``, ``walk_operator``, ``product``, ``linear_combination``;
 - QSVT (:mod:`tasks.qsvt.qsvt`): ``qsvt_circuit``, ``polynomial``, ``qsvt_sequence``;
 - applications (:mod:`tasks.qsvt.applications`): ``hamiltonian_simulation``,
   ``eigenstate_filter``, ``ground_state_prep``, ``linear_solve``.
@@ -20,7 +20,13 @@ from tasks.qsvt.applications import (
     hamiltonian_simulation,
     linear_solve,
 )
-from tasks.qsvt.block_encoding import BlockEncoding, block_encoding, product, walk_operator
+from tasks.qsvt.block_encoding import (
+    BlockEncoding,
+    block_encoding,
+    linear_combination,
+    product,
+    walk_operator,
+)
 from tasks.qsvt.phases import convert_phases, qsp_phases, qsp_response, solve_phases
 from tasks.qsvt.polynomials import (
     check_polynomial,
@@ -42,6 +48,7 @@ __all__ = [
     "eigenstate_filter",
     "ground_state_prep",
     "hamiltonian_simulation",
+    "linear_combination",
     "linear_solve",
     "polynomial",
     "product",

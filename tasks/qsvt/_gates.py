@@ -202,3 +202,193 @@ def block_of(circuit: Circuit, system, ancillas, max_memory=None) -> np.ndarray:
     states[rows, np.arange(1 << s)] = 1.0
     out = apply_circuit(circuit, states)
     return out[rows, :]
+
+
+# -- multi-controlled gates without clean work qubits ------------------------------------
+def mcphase(circ: Circuit, qubits, phi: float, dirty=()) -> None:
+    """Multiply by ``exp(i phi)`` the states where every qubit of ``qubits`` is 1, with
+    no clean work qubits.
+
+    The phase ``phi * x_1 ... x_K`` is the sum over non-empty subsets S of
+    ``phi 2^(1-K) (-1)^(|S|+1) parity(x_S)``; each parity is computed in place on the
+    subset's last qubit, walking the subsets in Gray-code order (one CNOT per step):
+    ``2^K - 2`` CNOTs and ``2^K - 1`` phase gates. For ``phi = pi`` and many qubits,
+    ``H C^(K-1)X H`` on borrowed ``dirty`` qubits (any state, restored; Barenco et al.,
+    quant-ph/9503016, Lemmas 7.2 and 7.3) is used instead when it needs fewer CNOTs.
+    """
+    qubits = list(qubits)
+    k = len(qubits)
+    if k == 0:
+        raise ValueError("mcphase needs at least one qubit")
+    if len(set(qubits)) != k or set(qubits) & set(dirty):
+        raise ValueError(f"qubits {qubits} must be distinct and not among dirty {list(dirty)}")
+    is_pi = abs(phi - np.pi) < 1e-15
+    if is_pi and k <= 2:
+        circ.z(qubits[0]) if k == 1 else circ.cz(qubits[0], qubits[1])
+        return
+    if is_pi and k >= 3:
+        cost = mcx_cnots(k - 1, len(dirty))
+        if cost is not None and cost <= (1 << k) - 2:
+            t = qubits[-1]
+            circ.h(t)
+            mcx(circ, qubits[:-1], t, dirty)
+            circ.h(t)
+            return
+    scale = phi / (1 << (k - 1))
+    for j, target in enumerate(qubits):
+        # subsets {j} + T, T among qubits[:j], in Gray-code order
+        circ.p(scale, target)
+        for i in range(1, 1 << j):
+            flip = (i & -i).bit_length() - 1
+            circ.cx(qubits[flip], target)
+            size = bin(i ^ (i >> 1)).count("1") + 1
+            circ.p(scale if size % 2 else -scale, target)
+        if j:
+            circ.cx(qubits[j - 1], target)  # the last Gray code is {j - 1}
+
+
+def mcx_cnots(k: int, num_dirty: int) -> int | None:
+    """CNOTs of :func:`mcx` with ``k`` controls and ``num_dirty`` borrowed qubits
+    (Toffoli = 6); None when it cannot be built."""
+    if k <= 1:
+        return k
+    if k == 2:
+        return 6
+    if num_dirty >= k - 2:
+        return 6 * 4 * (k - 2)
+    if num_dirty == 0:
+        return None
+    k1 = (k + 1) // 2
+    k2 = k - k1
+    a = mcx_cnots(k1, k2 + 1 + num_dirty - 1)
+    b = mcx_cnots(k2 + 1, k1 + num_dirty - 1)
+    return None if a is None or b is None else 2 * (a + b)
+
+
+def mcx(circ: Circuit, controls, target: int, dirty=()) -> None:
+    """X on ``target`` when every control is 1, borrowing ``dirty`` qubits (restored).
+
+    ``k - 2`` dirty qubits: the Toffoli V-chain (Barenco et al. Lemma 7.2, ``4(k-2)``
+    Toffolis); fewer but at least one: split the controls in two halves around one
+    dirty qubit (Lemma 7.3), each half borrowing the other's qubits.
+    """
+    controls, dirty = list(controls), list(dirty)
+    k = len(controls)
+    if k == 0:
+        circ.x(target)
+        return
+    if k == 1:
+        circ.cx(controls[0], target)
+        return
+    if k == 2:
+        circ.ccx(controls[0], controls[1], target)
+        return
+    if len(dirty) >= k - 2:
+        c, a = controls, dirty[: k - 2]  # Lemma 7.2 with 0-based c[i], a[i]
+
+        def down_up():
+            for i in range(k - 2, 1, -1):
+                circ.ccx(c[i], a[i - 2], a[i - 1])
+            circ.ccx(c[0], c[1], a[0])
+            for i in range(2, k - 1):
+                circ.ccx(c[i], a[i - 2], a[i - 1])
+
+        circ.ccx(c[k - 1], a[k - 3], target)
+        down_up()
+        circ.ccx(c[k - 1], a[k - 3], target)
+        down_up()
+        return
+    if not dirty:
+        raise ValueError(f"a {k}-controlled X needs at least one borrowed qubit")
+    k1 = (k + 1) // 2
+    c1, c2 = controls[:k1], controls[k1:]
+    a, rest = dirty[0], dirty[1:]
+    for _ in range(2):
+        mcx(circ, c1, a, c2 + [target] + rest)
+        mcx(circ, c2 + [a], target, c1 + rest)
+
+
+def _zyz(u: np.ndarray) -> tuple[float, float, float, float]:
+    """(alpha, beta, gamma, delta) with u = e^{i alpha} Rz(beta) Ry(gamma) Rz(delta)."""
+    alpha = float(np.angle(np.linalg.det(u))) / 2
+    v = u * np.exp(-1j * alpha)
+    gamma = 2 * float(np.arctan2(abs(v[1, 0]), abs(v[0, 0])))
+    plus = 2 * float(np.angle(v[1, 1])) if abs(v[1, 1]) > 1e-12 else 0.0  # beta + delta
+    minus = 2 * float(np.angle(v[1, 0])) if abs(v[1, 0]) > 1e-12 else 0.0  # beta - delta
+    return alpha, (plus + minus) / 2, gamma, (plus - minus) / 2
+
+
+def _controlled_2x2(circ: Circuit, u: np.ndarray, c: int, t: int) -> None:
+    """Controlled-u (exact, phase included) with two CNOTs (Barenco et al. Lemma 5.1)."""
+    alpha, beta, gamma, delta = _zyz(u)
+    circ.rz((delta - beta) / 2, t)  # C
+    circ.cx(c, t)
+    circ.rz(-(delta + beta) / 2, t)  # B
+    circ.ry(-gamma / 2, t)
+    circ.cx(c, t)
+    circ.ry(gamma / 2, t)  # A
+    circ.rz(beta, t)
+    if alpha:
+        circ.p(alpha, c)
+
+
+def _cc_rotation(circ, axis: str, theta: float, c: int, a: int, t: int) -> None:
+    """R_axis(theta) on t controlled on c and a: R(theta/2) X R(-theta/2) X (Z for rx)."""
+    if axis == "x":
+        circ.h(t)
+    rot = circ.ry if axis == "y" else circ.rz
+    rot(theta / 2, t)
+    circ.ccx(c, a, t)
+    rot(-theta / 2, t)
+    circ.ccx(c, a, t)
+    if axis == "x":
+        circ.h(t)
+
+
+_DIAGONAL_PHASE = {"z": np.pi, "s": np.pi / 2, "sdg": -np.pi / 2, "t": np.pi / 4, "tdg": -np.pi / 4}
+
+
+def append_controlled(circ: Circuit, op, c: int, qubits, pool) -> None:
+    """Append gate ``op`` (on circuit qubits ``qubits``) controlled on qubit ``c``;
+    ``pool`` lists qubits that may be borrowed (restored) for multi-controlled gates."""
+    name, params = op.name, tuple(float(p) for p in op.params)
+    q = list(qubits)
+    free = [p for p in pool if p != c and p not in q]
+    if name in ("barrier", "id"):
+        return
+    if name in ("x", "y"):
+        (circ.cx if name == "x" else circ.cy)(c, q[0])
+    elif name in _DIAGONAL_PHASE or name == "p":
+        mcphase(circ, [c, q[0]], params[0] if name == "p" else _DIAGONAL_PHASE[name])
+    elif name in ("rx", "ry", "rz"):
+        getattr(circ, "c" + name)(params[0], c, q[0])
+    elif name in ("h", "sx", "sxdg", "u"):
+        _controlled_2x2(circ, GATES[name].matrix(*params), c, q[0])
+    elif name == "cx":
+        circ.ccx(c, q[0], q[1])
+    elif name == "cy":
+        circ.sdg(q[1]).ccx(c, q[0], q[1]).s(q[1])
+    elif name == "cz":
+        mcphase(circ, [c, q[0], q[1]], np.pi, free)
+    elif name in ("crx", "cry", "crz"):
+        _cc_rotation(circ, name[-1], params[0], c, q[0], q[1])
+    elif name == "swap":
+        circ.cx(q[1], q[0]).ccx(c, q[0], q[1]).cx(q[1], q[0])
+    elif name in ("rzz", "rxx", "ryy"):
+        for p in q:  # basis change taking the Pauli to Z
+            if name == "rxx":
+                circ.h(p)
+            elif name == "ryy":
+                circ.sdg(p).h(p)
+        circ.cx(q[0], q[1]).crz(params[0], c, q[1]).cx(q[0], q[1])
+        for p in q:
+            if name == "rxx":
+                circ.h(p)
+            elif name == "ryy":
+                circ.h(p).s(p)
+    elif name == "ccx":
+        circ.h(q[2])
+        mcphase(circ, [c, *q], np.pi, free)
+        circ.h(q[2])
+    else:
+        raise ValueError(f"cannot control gate {name!r}")

@@ -63,11 +63,12 @@ def qsvt_sequence(
     uneven = any(len(s) == big for s in refl)
     if uneven and be.pauli is None:
         raise ValueError("sequences of different degrees need an LCU block encoding")
+    ladder = bool(be.resources.get("work_qubits", False))
     sig = list(be.index_qubits)
     n = be.num_qubits
     nxt = n
     extra_work = None
-    if uneven:
+    if uneven and ladder:  # the branch control lengthens the Toffoli ladder by one
         extra_work, nxt = nxt, nxt + 1
     flag, nxt = nxt, nxt + 1
     qwork = list(range(nxt, nxt + max(0, len(sig) - 1)))
@@ -86,7 +87,7 @@ def qsvt_sequence(
     controlled_u = None
     if uneven:
         long_branch = [len(s) == big + 1 for s in refl].index(True)
-        cu, _, _ = lcu_circuit(be.pauli, controls=[(b, long_branch)], total=nxt)
+        cu, _, _ = lcu_circuit(be.pauli, controls=[(b, long_branch)], total=nxt, work_qubits=ladder)
         controlled_u = cu
     u, udg = be.circuit, be.circuit.inverse()
     # circuit order: phase D first (the product's rightmost factor), then U, ...

@@ -1,0 +1,162 @@
+"""Sums of block encodings, LCU ancilla counts and amplitude amplification (tasks.qsvt).
+
+Outside references only: qiskit's Operator of our circuits, dense numpy/scipy linear
+algebra (matrices of the Pauli sums, SVD, expm).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qworkbench import Circuit, PauliSum
+from tasks.hamiltonians import heisenberg, tfim
+from tasks.qsvt import (
+    BlockEncoding,
+    _gates,
+    block_encoding,
+    linear_combination,
+    product,
+)
+
+
+def _qiskit_block(be: BlockEncoding) -> np.ndarray:
+    """<0|_ancillas U |0>_ancillas from qiskit's Operator of the circuit."""
+    from qiskit.quantum_info import Operator
+
+    u = Operator(be.circuit.to_qiskit()).data
+    s = len(be.system)
+    rows = np.zeros(1 << s, dtype=np.int64)
+    for i, q in enumerate(be.system):
+        rows |= ((np.arange(1 << s) >> i) & 1) << q
+    return u[np.ix_(rows, rows)]
+
+
+def _unitary(circ: Circuit) -> np.ndarray:
+    from qiskit.quantum_info import Operator
+
+    return Operator(circ.to_qiskit()).data
+
+
+_MIXED = PauliSum.from_list([("XY", 0.3), ("II", -0.4), ("ZI", -1.1), ("YZ", 0.25), ("IX", 0.6)])
+
+
+# -- multi-controlled gates without clean work qubits ------------------------------------
+@pytest.mark.parametrize("k,phi,dirty", [(3, 0.37, 0), (4, np.pi, 0), (5, np.pi, 2), (2, 1.1, 0)])
+def test_mcphase_is_the_all_ones_phase(k, phi, dirty):
+    n = k + dirty
+    circ = Circuit(n)
+    _gates.mcphase(circ, range(k), phi, dirty=range(k, n))
+    ones = np.array([all(x >> q & 1 for q in range(k)) for x in range(1 << n)])
+    expected = np.diag(np.where(ones, np.exp(1j * phi), 1.0))
+    assert np.max(np.abs(_unitary(circ) - expected)) < 1e-12
+
+
+@pytest.mark.parametrize("k,dirty", [(3, 1), (4, 1), (5, 3), (6, 2)])
+def test_mcx_with_borrowed_qubits_restores_them(k, dirty):
+    n = k + 1 + dirty
+    circ = Circuit(n)
+    _gates.mcx(circ, range(k), k, range(k + 1, n))
+    perm = np.zeros((1 << n, 1 << n))
+    for x in range(1 << n):
+        on = all(x >> q & 1 for q in range(k))
+        perm[x ^ (1 << k) if on else x, x] = 1
+    assert np.max(np.abs(_unitary(circ) - perm)) < 1e-12
+    assert 6 * circ.count_ops()["ccx"] == _gates.mcx_cnots(k, dirty)
+
+
+def test_every_gate_controlled_matches_the_controlled_unitary():
+    rng = np.random.default_rng(7)
+    specs = [("h", 1, 0), ("u", 1, 3), ("p", 1, 1), ("sx", 1, 0), ("t", 1, 0), ("y", 1, 0)]
+    specs += [("crz", 2, 1), ("cry", 2, 1), ("crx", 2, 1), ("ryy", 2, 1), ("rxx", 2, 1)]
+    specs += [("swap", 2, 0), ("cy", 2, 0), ("cz", 2, 0), ("ccx", 3, 0)]
+    for name, nq, npar in specs:
+        qubits = [int(q) for q in rng.permutation([1, 2, 3])[:nq]]
+        gate = Circuit(4).append(name, qubits, list(rng.uniform(-3, 3, npar)))
+        circ = Circuit(4)
+        _gates.append_controlled(circ, gate[0], 0, qubits, range(4))
+        off = np.diag([1.0 - (x & 1) for x in range(16)])
+        expected = off + (np.eye(16) - off) @ _unitary(gate)
+        assert np.max(np.abs(_unitary(circ) - expected)) < 1e-12, name
+
+
+# -- LCU ancilla counts ------------------------------------------------------------------
+def test_tfim4_lcu_has_exactly_three_ancillas_and_block_h_over_7():
+    h = tfim(4)
+    be = block_encoding(h)
+    assert be.alpha == 7.0
+    assert len(be.ancillas) == 3 and be.num_qubits == 7 and be.work == ()
+    assert np.max(np.abs(_qiskit_block(be) - h.to_matrix() / 7.0)) < 1e-12
+    r = be.resources
+    assert r["ancillas"] == 3 and r["cnot"] == r["cnot_no_work_qubits"]
+    assert 0 < r["cnot_no_work_qubits"] < r["cnot_work_qubits"]
+
+
+@pytest.mark.parametrize("h", [tfim(4), heisenberg(3), _MIXED], ids=["tfim4", "heis3", "mixed"])
+def test_work_qubit_variant_is_the_same_block(h):
+    be = block_encoding(h, work_qubits=True)
+    m = int(np.ceil(np.log2(len(h.simplify()))))
+    assert len(be.index_qubits) == m and len(be.work) == m - 1
+    assert np.max(np.abs(_qiskit_block(be) * be.alpha - h.to_matrix())) < 1e-12
+    assert be.resources["cnot"] == be.resources["cnot_work_qubits"]
+
+
+def test_many_terms_lcu_without_work_qubits():
+    rng = np.random.default_rng(3)
+    labels = {"".join(rng.choice(list("IXYZ"), 3)) for _ in range(60)}
+    h = PauliSum.from_list([(lab, float(rng.normal())) for lab in sorted(labels)])
+    be = block_encoding(h)
+    assert len(be.ancillas) == int(np.ceil(np.log2(len(h))))
+    # our dense evaluation of the circuit (qiskit's Operator takes ~40 s at 12k gates)
+    assert np.max(np.abs(be.matrix() - h.to_matrix())) < 1e-12
+
+
+# -- sums of block encodings --------------------------------------------------------------
+def test_sum_of_two_lcu_encodings():
+    a, b = tfim(2), heisenberg(2)
+    be = linear_combination([block_encoding(a), block_encoding(b)], [0.5, -1.5])
+    target = 0.5 * a.to_matrix() - 1.5 * b.to_matrix()
+    assert be.alpha == pytest.approx(0.5 * 3 + 1.5 * 3)
+    # shared register padded to the wider (2 index qubits each) + 1 new index qubit
+    assert len(be.ancillas) == 3
+    assert np.max(np.abs(_qiskit_block(be) - target / be.alpha)) < 1e-12
+
+
+def test_sum_of_encoding_and_product_with_complex_weight():
+    a, b, c = tfim(2), heisenberg(2), PauliSum.from_list([("XY", 0.7), ("ZI", -0.2)])
+    prod = product(block_encoding(b), block_encoding(c))
+    be = linear_combination([block_encoding(a), prod], [1.0, 2j])
+    target = a.to_matrix() + 2j * b.to_matrix() @ c.to_matrix()
+    assert be.alpha == pytest.approx(3 + 2 * 3 * 0.9)
+    assert len(be.ancillas) == len(prod.ancillas) + 1
+    assert np.max(np.abs(_qiskit_block(be) - target / be.alpha)) < 1e-12
+
+
+def test_sum_of_three_and_operators():
+    a, b, c = tfim(2), heisenberg(2), _MIXED
+    encs = [block_encoding(x) for x in (a, b, c)]
+    w = [1.0, np.exp(0.3j), -2.0]
+    be = linear_combination(encs, w)
+    target = sum(wi * x.to_matrix() for wi, x in zip(w, (a, b, c)))
+    assert np.max(np.abs(_qiskit_block(be) - target / be.alpha)) < 1e-12
+    assert np.max(np.abs((encs[0] + encs[1]).matrix() - a.to_matrix() - b.to_matrix())) < 1e-12
+    diff = (encs[0] - encs[1]).matrix()
+    assert np.max(np.abs(diff - a.to_matrix() + b.to_matrix())) < 1e-12
+
+
+def test_linear_combination_errors_name_the_bad_value():
+    a, b = block_encoding(tfim(2)), block_encoding(tfim(3))
+    with pytest.raises(ValueError, match="none"):
+        linear_combination([], [])
+    with pytest.raises(ValueError, match="nan"):
+        linear_combination([a, a], [1.0, float("nan")])
+    with pytest.raises(ValueError, match="inf"):
+        linear_combination([a, a], [np.inf, 1.0])
+    with pytest.raises(ValueError, match=r"\[2, 3\]"):
+        linear_combination([a, b], [1.0, 1.0])
+    with pytest.raises(ValueError, match="3 weights for 2"):
+        linear_combination([a, a], [1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="nonzero"):
+        linear_combination([a, a], [0.0, 0.0])
+    with pytest.raises(TypeError, match="encoding 1"):
+        linear_combination([a, "b"], [1.0, 1.0])
