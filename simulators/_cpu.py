@@ -8,6 +8,8 @@ Compiled on first use per dtype and cached on disk (``cache=True``).
 
 from __future__ import annotations
 
+import types
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -601,7 +603,14 @@ SERIAL_BELOW = 1 << 15
 
 
 def _serial(kernel, opts):
-    return njit(**{**opts, "parallel": False})(kernel.py_func)
+    """``kernel`` compiled without threads, under its own name: numba's disk cache is
+    keyed by qualified name and line, not by the ``parallel`` flag, so a twin sharing
+    the name would load whichever variant was compiled first."""
+    f = kernel.py_func
+    twin = types.FunctionType(f.__code__, f.__globals__, f.__name__ + "_serial",
+                              f.__defaults__, f.__closure__)  # fmt: skip
+    twin.__qualname__ = f.__qualname__ + "_serial"
+    return njit(**{**opts, "parallel": False})(twin)
 
 
 class serial:  # noqa: N801 - a namespace mirroring the module's kernels

@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from simulators._cpu import _serial
+
 U1, U1_UNITAL, CX, MONO2, DENSE2 = range(5)
 
 _OPTS = {"parallel": True, "cache": True, "fastmath": False, "nogil": True}
@@ -186,4 +188,4 @@ def run_ptm(state, n, kinds, qubits, offsets, perms, mats):
                 _two(v, qubits[g, 0], qubits[g, 1], n, m, o, perms[g], kind == DENSE2)
 
 
-run_ptm_serial = njit(**{**_OPTS, "parallel": False})(run_ptm.py_func)
+run_ptm_serial = _serial(run_ptm, _OPTS)  # for small states: no thread pool to wake

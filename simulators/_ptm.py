@@ -38,20 +38,12 @@ def _basis(k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(cols).T
 
 
-@functools.lru_cache(maxsize=4)
-def _transfer_map(k: int) -> np.ndarray:
-    """M with R.ravel() = S.ravel() @ M: R_ij = sum_lm conj(V_li) S_lm V_mj / 2**k."""
-    v = _basis(k)
-    d2 = v.shape[0]
-    m = np.einsum("li,mj->lmij", v.conj(), v).reshape(d2 * d2, d2 * d2) / (1 << k)
-    return np.ascontiguousarray(m)
-
-
 def transfer(superop: np.ndarray, k: int) -> np.ndarray:
-    """Real transfer matrices (batch, 4**k, 4**k) of superoperators (batch, 4**k, 4**k)."""
-    d2 = 4**k
-    flat = superop.reshape(len(superop), d2 * d2) @ _transfer_map(k)
-    return np.ascontiguousarray(flat.real).reshape(len(superop), d2, d2)
+    """Real transfer matrices (batch, 4**k, 4**k) of superoperators (batch, 4**k, 4**k):
+    R = V^H S V / 2**k."""
+    v = _basis(k)
+    out = np.matmul(v.conj().T, np.matmul(superop, v)).real / (1 << k)
+    return np.ascontiguousarray(out)
 
 
 def _gate_superop(gate: Gate, params) -> np.ndarray:
@@ -163,12 +155,18 @@ class _PtmOp:
 
 @dataclass(frozen=True)
 class PtmProgram:
+    """The flattened ops: kinds, qubits (padded to 2), offsets into the entries, the
+    permutations of MONO2 ops, the constant entries and the parameterised ops."""
+
     kinds: np.ndarray
     qubits: np.ndarray
     offsets: np.ndarray
     perms: np.ndarray
     fixed_entries: np.ndarray
     dynamic: tuple[tuple[_PtmOp, int, int], ...]
+
+    def entries_shape(self, batch: int) -> tuple[int, int]:
+        return (batch if self.dynamic else 1, self.fixed_entries.shape[1])
 
     def entries(self, values) -> np.ndarray:
         if not self.dynamic or values is None:

@@ -1,11 +1,15 @@
-"""The density-matrix simulator: rho as a 2n-qubit state on the same kernels.
+"""The density-matrix simulator.
 
-vec(rho)[r + 2**n c] = rho[r, c]. A unitary U on qubits qs acts as U on qs (rows)
-and conj(U) on qs + n (columns); a channel with superoperator S (column stacking,
-``simulators.noise``) acts on (qs, qs + n). One-qubit gates and the channels that
-follow them are multiplied into one 4x4 superoperator: one pass per gate. Channels
-are applied as superoperators rather than Kraus sums (one pass and no copies
-instead of one pass and one copy per Kraus operator).
+On CPU a circuit whose gates and channels act on at most two qubits runs in the
+Pauli basis (``simulators._ptm``: real transfer matrices, one thread per matrix of the
+batch). Otherwise (GPU, 3-qubit ops, one matrix above 10 qubits) rho is a 2n-qubit
+state on the statevector's kernels: vec(rho)[r + 2**n c] = rho[r, c]; a unitary U on
+qubits qs acts as U on qs (rows) and conj(U) on qs + n (columns); a channel with
+superoperator S (column stacking, ``simulators.noise``) acts on (qs, qs + n).
+One-qubit gates and the channels that follow them are multiplied into one 4x4
+superoperator: one pass per gate. Channels are applied as superoperators rather than
+Kraus sums (one pass and no copies instead of one pass and one copy per Kraus
+operator). docs/noise.md compares the two representations.
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ _REAL = {"double": np.float64, "single": np.float32}
 # one matrix in the Pauli basis runs on one thread: above this, the superoperator path's
 # passes over all cores win
 _PTM_SINGLE_MAX_QUBITS = 10
+
+
+def _threads() -> int:
+    import numba
+
+    return numba.get_num_threads()
 
 
 @dataclass(frozen=True)
@@ -258,15 +268,19 @@ class DensityMatrixSimulator:
         limit = self.max_memory
         if limit is None and self.device == "gpu":
             limit = self.kernels.free_bytes()
-        if ptm is not None and (batch > 1 or n <= _PTM_SINGLE_MAX_QUBITS):
+        if ptm is not None and (n <= _PTM_SINGLE_MAX_QUBITS or batch >= _threads()):
             # the Pauli basis: a real vector per matrix (see simulators._ptm)
             real = _REAL[self.precision]
-            nbytes = batch * 4**n * np.dtype(real).itemsize
+            rows, size = ptm.entries_shape(batch)
+            nbytes = (batch * 4**n + rows * size) * np.dtype(real).itemsize
             check_allocation(nbytes, f"{batch} density matrices of {n} qubits", limit)
             state = np.empty((batch, 4**n), dtype=real)  # the kernel starts it at |0>
-            with one_blas_thread():  # 4x4 and 16x16 products
-                entries = np.ascontiguousarray(ptm.entries(values), dtype=real)
-            self.kernels.run_ptm(state, n, ptm, entries)
+            if ptm.dynamic and values is not None:
+                with one_blas_thread():  # products of 4x4 and 16x16 matrices
+                    entries = ptm.entries(values)
+            else:
+                entries = ptm.fixed_entries
+            self.kernels.run_ptm(state, n, ptm, np.ascontiguousarray(entries, dtype=real))
             return _Pauli(state), batched
         nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
         check_allocation(nbytes, f"{batch} density matrices of {n} qubits", limit)
@@ -308,7 +322,9 @@ class DensityMatrixSimulator:
         state, batched = self._run(circuit, params)
         d = 1 << circuit.num_qubits
         if isinstance(state, _Pauli):
-            rho = _ptm.density_matrices(state.r, circuit.num_qubits)
+            nbytes = len(state.r) * d * d * np.dtype(self.dtype).itemsize
+            check_allocation(nbytes, f"{len(state.r)} density matrices", self.max_memory)
+            rho = _ptm.density_matrices(state.r, circuit.num_qubits).astype(self.dtype, copy=False)
             return rho if batched else rho[0]
         rho = self.kernels.to_numpy(state).reshape(-1, d, d).transpose(0, 2, 1)
         return rho if batched else rho[0]
