@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.linalg import expm
 
 from qworkbench import Circuit, PauliSum
 from tasks.hamiltonians import heisenberg, tfim
 from tasks.qsvt import (
     BlockEncoding,
     _gates,
+    amplify,
     block_encoding,
+    hamiltonian_simulation,
     linear_combination,
+    oblivious_amplification,
     product,
 )
+from tasks.qsvt.applications import _post_select
 
 
 def _qiskit_block(be: BlockEncoding) -> np.ndarray:
@@ -160,3 +165,96 @@ def test_linear_combination_errors_name_the_bad_value():
         linear_combination([a, a], [0.0, 0.0])
     with pytest.raises(TypeError, match="encoding 1"):
         linear_combination([a, "b"], [1.0, 1.0])
+
+
+# -- amplitude amplification --------------------------------------------------------------
+_SWAP = PauliSum.from_list([("II", 0.5), ("XX", 0.5), ("YY", 0.5), ("ZZ", 0.5)])
+
+
+def _hadamard3() -> PauliSum:
+    """((X + Z) / sqrt 2)^{(x) 3}: unitary, 8 terms, alpha 2 sqrt 2."""
+    terms = [(a + b + c, 2**-1.5) for a in "XZ" for b in "XZ" for c in "XZ"]
+    return PauliSum.from_list(terms)
+
+
+def test_oblivious_amplification_of_an_alpha_2_unitary_is_exact():
+    be = block_encoding(_SWAP)
+    amp = oblivious_amplification(be)
+    assert amp.alpha == 1.0 and amp.resources["rounds"] == 1
+    assert not amp.resources["damping"] and amp.resources["queries"] == 3
+    assert np.max(np.abs(_qiskit_block(amp) - _SWAP.to_matrix())) < 1e-12
+
+
+def test_oblivious_amplification_with_damping_and_two_rounds():
+    v = _hadamard3()
+    assert np.allclose(v.to_matrix() @ v.to_matrix(), np.eye(8))
+    be = block_encoding(v)
+    assert be.alpha == pytest.approx(2 * np.sqrt(2))
+    amp = oblivious_amplification(be)
+    r = amp.resources
+    assert r["rounds"] == 2 and r["damping"] and len(amp.ancillas) == len(be.ancillas) + 1
+    assert np.max(np.abs(_qiskit_block(amp) - v.to_matrix())) < 1e-12
+    assert np.linalg.norm(amp.block(), 2) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_oblivious_amplification_with_given_rounds():
+    r3 = 3**-0.5
+    u = PauliSum.from_list([("X", r3), ("Y", r3), ("Z", r3)])  # unitary, alpha sqrt 3
+    be = block_encoding(u)
+    theta = np.arcsin(1 / np.sqrt(3))
+    one = oblivious_amplification(be, rounds=1)
+    assert one.alpha == pytest.approx(1 / np.sin(3 * theta))
+    assert np.max(np.abs(one.matrix() - u.to_matrix())) < 1e-12
+    assert one.resources["success_probability"] == pytest.approx(np.sin(3 * theta) ** 2)
+    with pytest.raises(ValueError, match="rounds=3 over-rotates"):
+        oblivious_amplification(be, rounds=3)  # 7 theta = 4.3 rad: sin < 0
+    with pytest.raises(ValueError, match="rounds"):
+        oblivious_amplification(be, rounds=-1)
+    with pytest.raises(ValueError, match="alpha"):
+        oblivious_amplification(block_encoding(PauliSum.from_list([("Z", 1.0)])))
+
+
+def test_singular_value_amplification_of_a_non_unitary_product():
+    a, b = tfim(2), PauliSum.from_list([("XY", 0.7), ("ZI", -0.2)])
+    p = product(block_encoding(a), block_encoding(b))
+    target = a.to_matrix() @ b.to_matrix()
+    top = np.linalg.svd(target / p.alpha, compute_uv=False)[0]  # 0.603
+    amp = amplify(p, gain=1.3, delta=0.2, epsilon=1e-5)
+    assert amp.alpha < p.alpha / 1.3 * 1.0001
+    block = amp.block()  # our evaluation of the circuit (qiskit's Operator: ~2 min here)
+    assert np.linalg.norm(block * amp.alpha - target, 2) < 1e-4
+    psi = np.ones(4) / 2
+    before = np.linalg.norm(target @ psi / p.alpha) ** 2
+    after = np.linalg.norm(block @ psi) ** 2
+    assert after == pytest.approx(before * (p.alpha / amp.alpha) ** 2, rel=1e-4)
+    with pytest.raises(ValueError, match=r"gain 2.0 too large: \|\|A\|\| / alpha = 0.60"):
+        amplify(p, gain=2.0, delta=0.2)
+    assert top * 2.0 > 0.8
+    with pytest.raises(ValueError, match="gain must exceed 1"):
+        amplify(p, gain=0.5)
+
+
+def test_hamiltonian_simulation_unamplified_keeps_alpha_2():
+    h = tfim(4)
+    be = hamiltonian_simulation(h, 1.0, 1e-10, amplify=False)
+    assert be.alpha == 2.0
+    assert np.linalg.norm(be.matrix() - expm(-1j * h.to_matrix()), 2) < 1e-10
+    assert be.resources["success_probability"] == pytest.approx(0.25, abs=1e-9)
+    with pytest.raises(TypeError, match="amplify"):
+        hamiltonian_simulation(h, 1.0, amplify="yes")
+
+
+def test_amplified_simulation_succeeds_with_probability_one_and_evolves_the_state():
+    h = tfim(4)
+    rng = np.random.default_rng(5)
+    psi = rng.normal(size=16) + 1j * rng.normal(size=16)
+    psi /= np.linalg.norm(psi)
+    be = hamiltonian_simulation(h, 0.5, 1e-10, state=psi)
+    out, p = _post_select(be, psi)
+    exact = expm(-0.5j * h.to_matrix()) @ psi
+    assert p == pytest.approx(1.0, abs=1e-9)
+    assert be.resources["success_probability"] == pytest.approx(p, abs=1e-9)
+    assert abs(np.vdot(exact, out)) == pytest.approx(1.0, abs=1e-10)
+    r = be.resources
+    assert r["queries"] == 3 * max(r["cos_degree"], r["sin_degree"]) == r["qsp_degree"]
+    assert r["success_probability_unamplified"] == pytest.approx(0.25, abs=1e-9)

@@ -10,10 +10,13 @@ Public names (see ``docs/qsvt.md``):
 - block encodings (:mod:`tasks.qsvt.block_encoding`): ``BlockEncoding`` (``a + b``,
   ``a - b``), ``block_encoding``, ``walk_operator``, ``product``, ``linear_combination``;
 - QSVT (:mod:`tasks.qsvt.qsvt`): ``qsvt_circuit``, ``polynomial``, ``qsvt_sequence``;
+- amplification (:mod:`tasks.qsvt.amplification`): ``oblivious_amplification``,
+  ``amplify``;
 - applications (:mod:`tasks.qsvt.applications`): ``hamiltonian_simulation``,
   ``eigenstate_filter``, ``ground_state_prep``, ``linear_solve``.
 """
 
+from tasks.qsvt.amplification import amplify, oblivious_amplification
 from tasks.qsvt.applications import (
     eigenstate_filter,
     ground_state_prep,
@@ -44,12 +47,14 @@ from tasks.qsvt.qsvt import polynomial, qsvt_circuit, qsvt_sequence
 
 __all__ = [
     "BlockEncoding",
+    "amplify",
     "block_encoding",
     "eigenstate_filter",
     "ground_state_prep",
     "hamiltonian_simulation",
     "linear_combination",
     "linear_solve",
+    "oblivious_amplification",
     "polynomial",
     "product",
     "qsvt_circuit",

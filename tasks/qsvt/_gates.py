@@ -392,3 +392,11 @@ def append_controlled(circ: Circuit, op, c: int, qubits, pool) -> None:
         circ.h(q[2])
     else:
         raise ValueError(f"cannot control gate {name!r}")
+
+
+def append_circuit(circ: Circuit, other: Circuit, qubits=None) -> None:
+    """Append ``other``'s gates to ``circ`` in place (``other``'s qubit k on qubits[k]);
+    ``Circuit.compose`` copies ``circ`` each time, quadratic over a long QSVT sequence."""
+    where = list(range(other.num_qubits)) if qubits is None else list(qubits)
+    for op in other:
+        circ.append(op.name, [where[q] for q in op.qubits], op.params)

@@ -107,10 +107,10 @@ def qsvt_sequence(
             break
         applied = big - pos  # U applications so far
         if uneven and applied == 0:
-            circ = circ.compose(controlled_u)
+            _gates.append_circuit(circ, controlled_u)
         else:
             k = applied - (1 if uneven else 0)
-            circ = circ.compose(u if k % 2 == 0 else udg)
+            _gates.append_circuit(circ, u if k % 2 == 0 else udg)
     if b is not None and branch_phase:
         circ.p(branch_phase, b)
     for q in branches:
