@@ -14,18 +14,19 @@ the schedule below is ours, see ``docs/qsvt.md``):
   ``dt = time / steps`` -- ``exp(-i dt S) = cos dt - i sin dt S`` from a two-branch QSVT
   (block ``(cos dt - i sin dt S) / 2``) made deterministic by one round of oblivious
   amplitude amplification (block ``3b - 4b|b|^2``, exactly the unitary when ``S^2 = 1``),
-  then ``exp(-i dt lambda V)`` for a perturbation ``V`` of random X/Y fields on every
-  qubit (``sum |coefficients| = 1``, a fresh draw each try), exact one-qubit rotations;
+  then ``exp(-i dt lambda V)`` for a perturbation ``V``: a unit field per qubit in a
+  random direction of the XY plane (a fresh draw each try), exact one-qubit rotations;
 - then the sign is *measured* (post-selecting the ancillas of the projector
   ``(1 - S) / 2``, :func:`tasks.qsvt.applications._below`): "below ``mu``" is kept,
   "above" is tried again. Only transitions from above ``mu`` to below it are ever kept
   (the ratchet), so the energy only goes down;
-- a *round* lowers ``mu`` by ``resolution`` (default ``alpha / 20``), starting at the
-  state's energy ``<H>``. A round first measures the sign once (a state already below
-  ``mu`` is kept as it is), else tries up to ``max_tries`` times. The first round that
-  accepts nothing (``mu`` has passed the ground energy) ends the run: the state is cooled
-  back below the last accepted threshold, where only levels within ``resolution`` (plus
-  ``xi / 2``) of the ground energy remain.
+- a *round* lowers ``mu`` by ``resolution`` (default ``alpha / 20``), starting at
+  ``<H> + resolution`` of the input state. A round first measures the sign once (a state
+  already below ``mu`` is kept as it is), else tries up to ``max_tries`` times. After a
+  round that accepts nothing (``mu`` has likely passed the ground energy) the scrambled
+  state is cooled back below the last accepted threshold and the round is attempted once
+  more; two such failures in a row end the run, below the last accepted threshold, where
+  only levels within ``resolution`` (plus ``xi / 2``) of the ground energy remain.
 
 The run follows one trajectory (measurement outcomes sampled with ``seed``) on the dense
 model of the same polynomials; the final accepting measurement is applied by its
