@@ -258,3 +258,33 @@ def test_amplified_simulation_succeeds_with_probability_one_and_evolves_the_stat
     r = be.resources
     assert r["queries"] == 3 * max(r["cos_degree"], r["sin_degree"]) == r["qsp_degree"]
     assert r["success_probability_unamplified"] == pytest.approx(0.25, abs=1e-9)
+
+
+def test_sum_of_qsvt_outputs_controls_every_gate_they_use():
+    h = tfim(2)
+    m = h.to_matrix()
+    e1 = hamiltonian_simulation(h, 0.3, 1e-8)
+    e2 = hamiltonian_simulation(h, 0.7, 1e-8, amplify=False)
+    be = linear_combination([e1, e2, block_encoding(h)], [0.5, -1j, 2.0])
+    target = 0.5 * expm(-0.3j * m) - 1j * expm(-0.7j * m) + 2 * m
+    assert be.alpha == pytest.approx(0.5 + 2 + 2 * 3)
+    assert np.linalg.norm(be.matrix() - target, 2) < 1e-8
+
+
+@pytest.mark.parametrize("work_qubits", [False, True])
+def test_uneven_two_branch_qsvt_on_either_lcu_variant(work_qubits):
+    from numpy.polynomial import chebyshev as cheb
+
+    from tasks.qsvt import poly_cos, poly_sin, qsvt_sequence, solve_phases
+
+    h = tfim(3)
+    be = block_encoding(h, work_qubits=work_qubits)
+    c, s = poly_cos(4.0, 1e-10), poly_sin(4.0, 1e-10)
+    assert abs(len(c) - len(s)) == 1
+    out = qsvt_sequence(
+        be, [solve_phases(c).phases, solve_phases(s).phases], branch_phase=-np.pi / 2
+    )
+    w, v = np.linalg.eigh(h.to_matrix() / be.alpha)
+    f = cheb.chebval(w, c) - 1j * cheb.chebval(w, s)
+    assert out.alpha == 2.0
+    assert np.max(np.abs(out.block() - (v * f) @ v.conj().T / 2)) < 1e-11
