@@ -42,7 +42,7 @@ import numbers
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from tasks.qsvt import _gates
+from tasks.qsvt.amplification import oblivious_amplification
 from tasks.qsvt.block_encoding import BlockEncoding, block_encoding, resources
 from tasks.qsvt.phases import solve_phases
 from tasks.qsvt.polynomials import evaluate, poly_sign
@@ -102,35 +102,6 @@ def sign_coeffs(h: PauliSum, mu: float, xi: float, epsilon: float) -> np.ndarray
 # ---------------------------------------------------------------- circuits
 
 
-def _oaa(be: BlockEncoding) -> BlockEncoding:
-    """One round of oblivious amplitude amplification, ``-U R U^dag R U`` with
-    ``R = 1 - 2 |0><0|`` on the index ancillas: block ``3B - 4 B B^dag B``, which is the
-    unitary ``W`` exactly when ``B = W / 2``."""
-    sig = list(be.index_qubits)
-    n = be.num_qubits
-    extra = 1 + max(0, len(sig) - 1)
-    flag, work = n, list(range(n + 1, n + extra))
-    circ = Circuit(n + extra)
-    u, udg = be.circuit, be.circuit.inverse()
-
-    def reflect(c: Circuit) -> Circuit:
-        _gates.zero_flag(c, sig, flag, work)
-        c.z(flag)
-        _gates.zero_flag(c, sig, flag, work)
-        return c
-
-    circ = circ.compose(u)
-    circ = reflect(circ)
-    circ = circ.compose(udg)
-    circ = reflect(circ)
-    circ = circ.compose(u)
-    _gates.global_phase(circ, np.pi, flag)
-    anc = (*be.ancillas, flag, *work)
-    q = 3 * int(be.resources.get("queries", 1))
-    res = resources(circ, be.system, anc, queries=q, qsp_degree=be.resources.get("qsp_degree"))
-    return BlockEncoding(circ, be.system, anc, 1.0, (*be.work, flag, *work), res)
-
-
 def sign_evolution(
     h: PauliSum, mu: float, xi: float, dt: float, epsilon: float = 1e-3
 ) -> BlockEncoding:
@@ -146,8 +117,14 @@ def sign_evolution(
     found = solve_phases(coeffs)
     const = np.array([dt])  # Re <0|e^{i dt Z}|0> = cos dt
     out = qsvt_sequence(be, [const, found.phases], real=True, branch_phase=-np.pi / 2)
-    amp = _oaa(out)
-    amp.resources.update(phase_residual=found.residual, alpha_h=be.alpha, dt=dt)
+    amp = oblivious_amplification(out)  # alpha 2 -> 1 in one round: -U R U^dag R U
+    amp.resources.update(
+        queries=3 * out.resources["queries"],
+        qsp_degree=out.resources["qsp_degree"],
+        phase_residual=found.residual,
+        alpha_h=be.alpha,
+        dt=dt,
+    )
     return amp
 
 
