@@ -13,7 +13,9 @@ Public names (see ``docs/qsvt.md``):
 - amplification (:mod:`tasks.qsvt.amplification`): ``oblivious_amplification``,
   ``amplify``;
 - applications (:mod:`tasks.qsvt.applications`): ``hamiltonian_simulation``,
-  ``eigenstate_filter``, ``ground_state_prep``, ``linear_solve``.
+  ``eigenstate_filter``, ``ground_state_prep``, ``linear_solve``;
+- dynamical cooling (:mod:`tasks.qsvt.cooling`): ``cool`` (what ``ground_state_prep``
+  runs), ``cooling_evolution``, ``sign_evolution``.
 """
 
 from tasks.qsvt.amplification import amplify, oblivious_amplification
@@ -30,6 +32,7 @@ from tasks.qsvt.block_encoding import (
     product,
     walk_operator,
 )
+from tasks.qsvt.cooling import cool, cooling_evolution, sign_evolution
 from tasks.qsvt.phases import convert_phases, qsp_phases, qsp_response, solve_phases
 from tasks.qsvt.polynomials import (
     check_polynomial,
@@ -49,6 +52,8 @@ __all__ = [
     "BlockEncoding",
     "amplify",
     "block_encoding",
+    "cool",
+    "cooling_evolution",
     "eigenstate_filter",
     "ground_state_prep",
     "hamiltonian_simulation",
@@ -59,6 +64,7 @@ __all__ = [
     "product",
     "qsvt_circuit",
     "qsvt_sequence",
+    "sign_evolution",
     "walk_operator",
     "check_polynomial",
     "convert_phases",
