@@ -568,6 +568,9 @@ def bench_optim(
         None, "--corpus", help="A UTF-8 text file (default: ../shared/data/tinyshakespeare.txt)."
     ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    threads: int = typer.Option(
+        None, "--threads", min=1, help="torch CPU threads (default: torch's, one per core)."
+    ),
     out: str = typer.Option("runs/bench-optim", "--out", help="Results directory."),
     json_output: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
@@ -623,6 +626,10 @@ def bench_optim(
             err=True,
         )
 
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
     try:
         rows = bench.benchmark(cases, config, data, lr=lr, rank=rank, seeds=range(seeds),
                                progress=progress)  # fmt: skip
@@ -631,7 +638,8 @@ def bench_optim(
     settings = {"optimizers": cases, "steps": steps, "seeds": seeds, "width": width,
                 "layers": layers, "heads": heads, "context": context, "batch": batch, "lr": lr,
                 "rank": rank if rank is not None else bench.default_rank(width),
-                "eval_every": eval_every, "device": device, "corpus": data.name,
+                "eval_every": eval_every, "device": device,
+                "threads": torch.get_num_threads(), "corpus": data.name,
                 "corpus_sha256": data.sha256}  # fmt: skip
     result = {"config": settings, "rows": rows}
     table = bench.format_table(rows)

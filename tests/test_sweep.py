@@ -327,3 +327,21 @@ def test_optim_galore_cell_matches_galore_torch(tmp_path):
 def test_optim_grid_rejects_bad_values(bad, message):
     with pytest.raises(ValueError, match=message):
         expand({"kind": "optim", **bad})
+
+
+def test_optim_sweep_on_a_local_process_through_the_cli(tmp_path):
+    """kind = "optim" through qwb sweep: the cell pickles to a spawned worker and back."""
+    corpus = _corpus(tmp_path / "corpus.txt")
+    config = tmp_path / "optim.toml"
+    text = OPTIM_TOML.format(corpus=corpus).replace("rank = 4\n", "")
+    config.write_text(text.replace('optimizer = ["adamw", "galore_adamw"]',
+                                   'optimizer = "apollo_mini"'))  # fmt: skip
+    out = str(tmp_path / "out")
+    first = _cli("sweep", str(config), "--workers", "1", "--out", out)
+    assert first.exit_code == 0, first.output
+    assert "1 ran, 0 already done, 0 failed" in first.output
+    assert "apollo_mini / 0.003 / 0: val loss" in first.output  # the progress line
+    again = _cli("sweep", str(config), "--workers", "1", "--out", out)
+    assert "0 ran, 1 already done" in again.output
+    (row,) = read_results(out).values()
+    assert row["optimizer"] == "apollo_mini" and row["steps"] == 6 and "rank" not in row

@@ -557,8 +557,9 @@ def benchmark(cases: list[str], config: TrainConfig, corpus: Corpus, *, lr: floa
     if not math.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     rank = default_rank(config.width) if rank is None else rank
-    if rank < 1:
-        raise ValueError(f"rank must be a positive integer, got {rank!r}")
+    if not 1 <= rank <= config.width:
+        raise ValueError(f"rank must be a positive integer at most the width {config.width}, "
+                         f"got {rank!r}")  # fmt: skip
     # warm-up (untimed): the first training in a process pays one-time costs (thread
     # pools, kernels) that would otherwise land on the first optimizer's step times
     warm = TrainConfig(**{**asdict(config), "steps": 2, "eval_batches": 1})
