@@ -295,7 +295,8 @@ def check_optimizer(name: str, lr, rank=None, hyper: dict | None = None) -> None
             warnings.simplefilter("ignore")
             optim.create(name, probe.parameters(), lr=float(lr), **extra, **(hyper or {}))
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"optimizer {name!r} rejects {hyper or extra}: {exc}") from None
+        raise ValueError(f"optimizer {name!r} rejects {({**extra, **(hyper or {})})}: "
+                         f"{exc}") from None  # fmt: skip
 
 
 def build_optimizer(name: str, model: torch.nn.Module, lr: float, rank: int | None = None,
