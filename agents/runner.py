@@ -345,9 +345,35 @@ def plot_run(run_dir) -> list[Path]:
     ]
 
 
+def draw_loss_curves(ax, rows: list[dict]) -> None:
+    """Validation loss per step of each cell of an optimizer sweep."""
+    for r in rows:
+        curve = r.get("curve") or []
+        if curve:
+            label = f"{r['optimizer']} lr={r['lr']:g} seed={r.get('seed')}"
+            ax.plot([p[0] for p in curve], [p[-1] for p in curve], lw=1, label=label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("validation loss")
+    ax.legend(fontsize=6)
+
+
+def draw_solver_metric(ax, rows: list[dict], metric: str) -> None:
+    """One metric (e.g. a VQE's error or QAOA's approximation ratio) of every cell."""
+    values = [r.get(metric) for r in rows]
+    labels = [f"{r.get('task') or r.get('problem', '')} {r.get('optimizer', '')}"
+              f"\nseed {r.get('seed')}" for r in rows]  # fmt: skip
+    ax.bar(range(len(rows)), [float("nan") if v is None else float(v) for v in values])
+    ax.set_xticks(range(len(rows)), labels, fontsize=6)
+    ax.set_ylabel(metric)
+    if metric == "error":
+        ax.set_yscale("log")
+
+
 def plot_results(out_dir) -> list[Path]:
-    """For a ``qwb qas bench`` or ``qwb sweep`` directory: ``success.png`` (success rate
-    per task and agent) and ``summary.md`` (the table)."""
+    """For a ``qwb qas bench`` or ``qwb sweep`` directory: ``summary.md`` (the table)
+    and a figure: ``success.png`` (success rate per task and agent) for QAS,
+    ``loss.png`` (validation-loss curves) for an optimizer sweep, ``<metric>.png``
+    (e.g. ``error.png``, ``approximation_ratio.png``) for a VQE or QAOA sweep."""
     path = Path(out_dir) / "results.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{out_dir} has no results.jsonl (not a bench or sweep dir)")
@@ -357,12 +383,30 @@ def plot_results(out_dir) -> list[Path]:
             rows.append(json.loads(line))
         except json.JSONDecodeError:
             continue  # a torn last line
+    out = Path(out_dir)
+    kinds = {r.get("kind", "qas") for r in rows if isinstance(r, dict)}
+    if kinds and kinds <= {"optim", "vqe", "qaoa"}:
+        return _plot_solver_sweep(out, [r for r in rows if isinstance(r, dict)], kinds)
     table = aggregate([r for r in rows if "success_rate" in r])
     if not table:
         raise ValueError(f"{path} holds no finished cells")
-    out = Path(out_dir)
     atomic_write(out / "summary.md", format_table(table))
     return [_figure(draw_success_rates, table, path=out / "success.png"), out / "summary.md"]
+
+
+def _plot_solver_sweep(out: Path, rows: list[dict], kinds: set) -> list[Path]:
+    from agents.sweep import SOLVER_METRICS, optim_table, solver_table
+
+    if len(kinds) > 1:
+        raise ValueError(f"{out} mixes sweep kinds {sorted(kinds)}")
+    (kind,) = kinds
+    if kind == "optim":
+        atomic_write(out / "summary.md", optim_table(rows))
+        return [_figure(draw_loss_curves, rows, path=out / "loss.png"), out / "summary.md"]
+    atomic_write(out / "summary.md", solver_table(rows))
+    metric = SOLVER_METRICS[kind][0]
+    figure = _figure(draw_solver_metric, rows, metric, path=out / f"{metric}.png")
+    return [figure, out / "summary.md"]
 
 
 def _save_figure(fig, path: Path) -> None:

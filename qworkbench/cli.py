@@ -19,24 +19,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# The groups of ARCHITECTURE.md, with the issue that fills each in.
-_PENDING = {
-    "qas": "the RL quantum architecture search issue",
-    "vqe": "the tasks issue",
-    "qaoa": "the tasks issue",
-    "qsvt": "the QSVT issue",
-    "bench": "the optimizer issue",
-    "sweep": "the IBM hardware / sweeps issue",
-    "submit": "the IBM hardware issue",
-    "jobs": "the IBM hardware issue",
-}
-
-
-def _not_yet(command: str) -> None:
-    group = command.split()[0]
-    typer.echo(f"qwb {command}: not implemented yet (it arrives with {_PENDING[group]}).", err=True)
-    raise typer.Exit(code=1)
-
 
 def _version_callback(value: bool) -> None:
     if value:

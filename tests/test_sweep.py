@@ -8,7 +8,7 @@ from concurrent.futures import Executor, Future
 
 import pytest
 
-from agents.runner import _cell_key
+from agents.runner import _cell_key, plot_results
 from agents.sweep import TIMING_FIELDS, expand, load_config, read_results, sweep
 
 GRID = {"tasks": ["bell"], "agents": ["random", "dqn"], "seeds": 1, "episodes": 3}
@@ -165,6 +165,10 @@ def test_vqe_and_qaoa_grids(tmp_path):
     uccsd = result.rows[0]
     assert uccsd["error"] <= 1.6e-3 and uccsd["success"]
     assert "| vqe | h2 | uccsd |" in (tmp_path / "vqe" / "table.md").read_text()
+    # qwb plot on a solver sweep: the metric per cell and the summary table
+    paths = plot_results(tmp_path / "vqe")
+    assert [p.name for p in paths] == ["error.png", "summary.md"]
+    assert paths[0].read_bytes()[:4] == b"\x89PNG" and "uccsd" in paths[1].read_text()
 
     qaoa_cells = expand({"kind": "qaoa", "problems": ["maxcut"], "sizes": 6, "p": [1, 2],
                          "seeds": 1})  # fmt: skip
@@ -277,6 +281,9 @@ def test_optim_grid_lines_resume_and_torch_reference(tmp_path):
     adamw, galore = result.rows  # in grid order
     assert galore["state_bytes"] < adamw["state_bytes"]
     assert "| galore_adamw | 0.003 | 4 |" in (out / "table.md").read_text()
+    paths = plot_results(out)  # qwb plot: loss curves and the summary table
+    assert [p.name for p in paths] == ["loss.png", "summary.md"]
+    assert paths[0].read_bytes()[:4] == b"\x89PNG" and "galore_adamw" in paths[1].read_text()
     pool = Inline()
     again = sweep(cells, out, executor=pool)
     assert (again.ran, again.skipped) == (0, 2) and pool.submitted == []
