@@ -14,17 +14,26 @@ from scipy.linalg import expm
 from qworkbench import PauliSum
 from tasks.hamiltonians import heisenberg, tfim
 from tasks.qsvt import _gates, ground_state_prep
+from tasks.qsvt._qetu import exact_evolution, qetu_circuit, qetu_phases, qetu_response
 from tasks.qsvt.applications import _below
+from tasks.qsvt.block_encoding import BlockEncoding
 from tasks.qsvt.cooling import (
     cool,
     cooling_evolution,
+    evolution_oracle,
     perturbation_layer,
+    qetu_frame,
+    qetu_projector,
+    qetu_sign_coeffs,
+    qetu_sign_evolution,
     random_fields,
     sign_coeffs,
     sign_evolution,
 )
 
 SMALL = PauliSum.from_list([("ZI", 0.6), ("XX", 0.3), ("IZ", 0.25)])
+# commuting terms: exp(-i H t) is exact as Pauli rotations (exact_evolution)
+ISING = PauliSum.from_list([("ZI", 0.6), ("ZZ", 0.3), ("IZ", 0.25), ("II", 0.4)])
 
 
 def _ground(h):
@@ -214,3 +223,149 @@ def test_bad_inputs():
         cool(tfim(15), None)
     with pytest.raises(ValueError, match="dt"):
         sign_evolution(h, 0.0, 0.5, 2.0)
+
+
+# ---------------------------------------------------------------- time-evolution oracle
+
+
+def _even_poly_of_evolution(hm, shift, tau, c):
+    """F(cos(A/2)) for A = (H - shift) tau from powers of expm(-i A) alone:
+    T_k(cos(A/2)) = (U^{k/2} + U^{-k/2}) / 2 for even k."""
+    u = expm(-1j * tau * (hm - shift * np.eye(len(hm))))
+    out = c[0] * np.eye(len(hm), dtype=complex)
+    for k in range(2, len(c), 2):
+        p = np.linalg.matrix_power(u, k // 2)
+        out += c[k] * (p + p.conj().T) / 2
+    return out
+
+
+def _random_even(d, seed):
+    c = np.zeros(d + 1)
+    c[0::2] = np.random.default_rng(seed).normal(size=d // 2 + 1)
+    x = np.cos(np.linspace(0, np.pi, 2001))
+    return 0.9 * c / np.abs(cheb.chebval(x, c)).max()
+
+
+def test_qetu_convention_on_the_eigenphases():
+    """The 2x2 QETU products equal F(cos(lambda/2)) for every degree mod 4."""
+    lam = np.linspace(0, 2 * np.pi, 41)
+    for d in (2, 4, 6, 12):
+        c = _random_even(d, d)
+        psi, _res = qetu_phases(c)
+        assert np.abs(qetu_response(psi, lam) - cheb.chebval(np.cos(lam / 2), c)).max() < 1e-12
+
+
+def test_qetu_block_is_the_polynomial_of_expm_with_our_hamiltonian_simulation():
+    """A non-commuting 2-qubit H (plus an identity term): the oracle is our amplified
+    hamiltonian_simulation of exp(-i H tau) with the shift as a phase, controlled gate by
+    gate; one and two branches."""
+    h = SMALL + PauliSum.identity(2, 0.7)
+    hm = h.to_matrix()
+    shift, tau = -0.9, 0.8
+    c = _random_even(6, 0)
+    psi, _res = qetu_phases(c)
+    oracle = evolution_oracle(h, shift, tau)
+    be = qetu_circuit(oracle, [psi])
+    f = _even_poly_of_evolution(hm, shift, tau, c)
+    assert np.abs(be.block() - f).max() < 1e-9  # the oracle's 1e-10, six calls
+    assert be.resources["time_evolution_queries"] == 6
+    assert be.resources["oracle_block_encoding_queries"] == 6 * oracle.resources["queries"]
+    const = np.zeros(7)
+    const[0] = 0.3  # the constant cos 0.3 (V V^dag = 1)
+    two = qetu_circuit(oracle, [const, psi], np.pi)
+    assert np.abs(two.block() - (np.cos(0.3) * np.eye(4) - f) / 2).max() < 1e-9
+    assert two.alpha == 2.0 and two.resources["time_evolution_queries"] == 6
+
+
+def test_qetu_exact_oracle_full_sign_degree():
+    h = ISING
+    shift, tau = qetu_frame(h, 0.4)
+    c = qetu_sign_coeffs(h, 0.15, 0.4, 1e-3)
+    psi, res = qetu_phases(c)
+    be = qetu_circuit(evolution_oracle(h, shift, tau, exact=True), [psi])
+    f = _even_poly_of_evolution(h.to_matrix(), shift, tau, c)
+    assert len(c) - 1 > 100 and res < 1e-12
+    assert np.abs(be.block() - f).max() < 1e-10
+
+
+def test_qetu_sign_evolution_and_projector_circuits_match_the_model():
+    h, mu, xi, dt = ISING, 0.15, 0.4, 0.5  # eigenvalues -0.25, -0.15, 0.45, 1.55
+    w, v = _ground(h)
+    shift, tau = qetu_frame(h, xi)
+    assert np.all((w - shift) * tau > 0) and np.all((w - shift) * tau < np.pi)
+    s = cheb.chebval(np.cos((w - shift) * tau / 2), qetu_sign_coeffs(h, mu, xi, 1e-3))
+    assert np.abs(s - 0.999 * np.sign(w - mu)).max() < 2e-3
+    be = qetu_sign_evolution(h, mu, xi, dt, 1e-3, exact=True)
+    b = (np.cos(dt) - 1j * np.sin(dt) * s) / 2
+    model = v @ np.diag(3 * b - 4 * b * np.abs(b) ** 2) @ v.conj().T
+    block = be.block()
+    assert np.abs(block - model).max() < 1e-10
+    exact = expm(-1j * dt * (v @ np.diag(np.sign(w - mu)) @ v.conj().T))
+    assert np.abs(block - exact).max() < 2e-3
+    d = be.resources["qsp_degree"]
+    assert be.resources["time_evolution_queries"] == 3 * d > 0
+    proj = qetu_projector(h, mu, xi, 1e-3, exact=True).block()
+    assert np.abs(proj - v @ np.diag((1 - s) / 2) @ v.conj().T).max() < 1e-10
+    assert np.abs(proj - v @ np.diag((w < mu) * 1.0) @ v.conj().T).max() < 2e-3
+    # one try: the Trotter product of the QETU sign evolution and the fields
+    fields = random_fields(2, np.random.default_rng(5))
+    try_ = cooling_evolution(h, mu, xi, 1.0, 2, fields, 1.0, 1e-3, "time_evolution", True)
+    one = expm(-0.5j * _fields_matrix(2, fields)) @ exact
+    assert np.abs(try_.block() - one @ one).max() < 5e-3
+    assert try_.resources["time_evolution_queries"] == 2 * 3 * d
+
+
+@pytest.mark.slow
+def test_qetu_projector_with_our_hamiltonian_simulation():
+    """The whole projector circuit over controlled hamiltonian_simulation on a
+    non-commuting H (a wide transition keeps the degree low: ~10 s)."""
+    mu, xi = 0.05, 1.5
+    w, v = _ground(SMALL)
+    shift, tau = qetu_frame(SMALL, xi)
+    c = qetu_sign_coeffs(SMALL, mu, xi, 1e-3)
+    f = _even_poly_of_evolution(SMALL.to_matrix(), shift, tau, c)
+    proj = qetu_projector(SMALL, mu, xi, 1e-3)
+    assert np.abs(proj.block() - (np.eye(4) - f) / 2).max() < 1e-8
+
+
+def _check_te_resources(r, w):
+    assert r["oracle"] == "time_evolution"
+    q = r["time_evolution_queries"]
+    assert isinstance(q, int) and q > 0
+    assert r["block_encoding_queries"] == 0  # the fields are exact rotations
+    assert "exact" in r["perturbation"]
+    assert q >= r["tries"] * r["steps"] * 3 * 100
+    assert r["total_evolution_time"] == pytest.approx(q * r["tau"])
+    assert r["lcu_queries_per_time_evolution"] > 0
+    assert r["evolution_steps"] == r["perturbation_queries"] == r["tries"] * r["steps"]
+    assert r["converged"]
+    assert r["energy_estimate"] == pytest.approx(w[0], abs=1e-2)
+
+
+@pytest.mark.parametrize("name", ["tfim", "heis"])
+def test_cool_with_the_time_evolution_oracle(name):
+    h = tfim(4) if name == "tfim" else heisenberg(4)
+    w, v = _ground(h)
+    r = cool(h, "0000", oracle="time_evolution")  # circuit defaults to False here
+    assert r.projector is None
+    assert _fidelity(v, r.state) >= 0.99
+    _check_te_resources(r.resources, w)
+    base = cool(h, "0000", circuit=False).resources
+    assert base["time_evolution_queries"] == 0 and base["oracle"] == "block_encoding"
+
+
+def test_time_evolution_bad_inputs():
+    h = tfim(2)
+    with pytest.raises(ValueError, match="oracle must be"):
+        cool(h, None, oracle="qpe")
+    with pytest.raises(ValueError, match="circuit=True"):
+        cool(h, None, oracle="time_evolution", circuit=True)
+    with pytest.raises(ValueError, match="even polynomial"):
+        qetu_phases([0.0, 0.5])
+    with pytest.raises(ValueError, match="do not commute"):
+        exact_evolution(SMALL, 0.3)
+    with pytest.raises(ValueError, match="xi"):
+        qetu_frame(h, -1.0)
+    scaled = BlockEncoding(exact_evolution(ISING, 0.1).circuit, (0, 1), (), 2.0)
+    with pytest.raises(ValueError, match="alpha 1"):
+        qetu_circuit(scaled, [[0.1, 0.2, 0.3]])
