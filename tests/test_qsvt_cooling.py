@@ -366,6 +366,10 @@ def test_time_evolution_bad_inputs():
         exact_evolution(SMALL, 0.3)
     with pytest.raises(ValueError, match="xi"):
         qetu_frame(h, -1.0)
+    with pytest.raises(ValueError, match="epsilon"):
+        qetu_sign_coeffs(h, 0.0, 0.5, 1.5)
+    with pytest.raises(ValueError, match="epsilon"):
+        cool(h, None, oracle="time_evolution", epsilon=0.0)
     scaled = BlockEncoding(exact_evolution(ISING, 0.1).circuit, (0, 1), (), 2.0)
     with pytest.raises(ValueError, match="alpha 1"):
         qetu_circuit(scaled, [[0.1, 0.2, 0.3]])

@@ -151,7 +151,9 @@ def qetu_sign_coeffs(h: PauliSum, mu: float, xi: float, epsilon: float) -> np.nd
     energy (``k`` as in :func:`tasks.qsvt.polynomials.poly_sign`). ``mu`` is clamped to
     ``[shift + xi, shift + pi / tau - xi]``: beyond, every eigenvalue is on one side
     either way."""
-    mu, xi = _real(mu, "mu"), _positive(xi, "xi")
+    mu, xi, epsilon = _real(mu, "mu"), _positive(xi, "xi"), _real(epsilon, "epsilon")
+    if not 0 < epsilon < 1:
+        raise ValueError(f"epsilon must be in (0, 1), got {epsilon!r}")
     shift, tau = qetu_frame(h, xi)
     mu = min(max(mu, shift + xi), shift + math.pi / tau - xi)
     theta_mu, width = (mu - shift) * tau / 2, xi * tau / 2
