@@ -331,9 +331,12 @@ def test_optim_galore_cell_matches_galore_torch(tmp_path):
         ({"corpus": "/no/such/corpus.txt"}, "corpus.*not a file"),
     ],
 )
-def test_optim_grid_rejects_bad_values(bad, message):
+def test_optim_grid_rejects_bad_values(bad, message, tmp_path):
+    # a corpus that exists (Tiny Shakespeare is not beside every clone), so each bad
+    # value is the one reported
+    corpus = str(_corpus(tmp_path / "corpus.txt"))
     with pytest.raises(ValueError, match=message):
-        expand({"kind": "optim", **bad})
+        expand({"kind": "optim", "corpus": corpus, **bad})
 
 
 def test_optim_sweep_on_a_local_process_through_the_cli(tmp_path):
