@@ -283,6 +283,13 @@ def ground_state_prep(
     ``total_queries``), ``evolution_steps``, ``perturbation_queries``,
     ``success_probability``, ``energy_estimate``, ``threshold``, ``ground_overlap``
     and ``ground_overlap_initial``.
+
+    The sign here is a QSVT over the LCU block encoding of ``H``. For the paper's
+    oracle model -- the sign by QSP over controlled ``e^{-iH tau}`` (QETU), reporting
+    ``time_evolution_queries`` -- call ``cool(h, state, oracle="time_evolution")``:
+    its final projector (hundreds of controlled evolutions) is not built as a circuit,
+    so it returns the :class:`~tasks.qsvt.cooling.CoolingResult` rather than a block
+    encoding.
     """
     from tasks.qsvt.cooling import cool
 
