@@ -610,8 +610,24 @@ def bench_optim(
 
     import torch
 
+    directory = Path(out)
+    try:  # the results directory must take files before anything trains
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(directory / ".write-test", b"")
+        (directory / ".write-test").unlink()
+    except OSError as exc:
+        fail(f"--out {out}: cannot write there ({exc.strerror or exc})")
     if threads is not None:
         torch.set_num_threads(threads)
+    problems = bench.preflight(cases, config, data, lr=lr, rank=rank)
+    for case, why in problems.items():
+        if optimizers.strip() == "all" or (references and case in bench.REFERENCE_CASES):
+            typer.echo(f"skipping {case}: it cannot train this model ({why})", err=True)
+            cases.remove(case)
+        else:
+            fail(f"optimizer {case!r} cannot train this model: {why}")
+    if not cases:
+        fail("none of the optimizers can train this model")
     try:
         rows = bench.benchmark(cases, config, data, lr=lr, rank=rank, seeds=range(seeds),
                                progress=progress)  # fmt: skip
@@ -625,14 +641,16 @@ def bench_optim(
                 "corpus_sha256": data.sha256}  # fmt: skip
     result = {"config": settings, "rows": rows}
     table = bench.format_table(rows)
-    directory = Path(out)
-    atomic_write(directory / "optim.json", json.dumps(result, indent=1))
-    atomic_write(directory / "table.md", table)
-    bench.plot_curves(rows, directory / "optim_loss.png")
-    if json_output:
+    if json_output:  # printed first: a failing write loses nothing
         typer.echo(json.dumps(result))
     else:
         typer.echo(table, nl=False)
+    try:
+        atomic_write(directory / "optim.json", json.dumps(result, indent=1))
+        atomic_write(directory / "table.md", table)
+        bench.plot_curves(rows, directory / "optim_loss.png")
+    except OSError as exc:
+        fail(f"--out {out}: writing the results failed ({exc})")
     typer.echo(f"(optim.json, table.md and optim_loss.png in {out})", err=True)
 
 
@@ -688,9 +706,10 @@ def sweep(
         elif "successes" in row:
             status = f"{row['successes']} successes"
         elif "error" in row:
-            status = f"error {row['error']:.2e}"
-        else:
-            status = f"ratio {row['approximation_ratio']:.3f}"
+            status = "error -" if row["error"] is None else f"error {row['error']:.2e}"
+        else:  # None for a graph without edges (no cut to approximate)
+            ratio = row.get("approximation_ratio")
+            status = "ratio -" if ratio is None else f"ratio {ratio:.3f}"
         typer.echo(f"[{done}/{total}] {what}: {status}", err=True)
 
     try:

@@ -75,6 +75,47 @@ def test_bench_optim_errors(tmp_path):
     assert not (tmp_path / "optim.json").exists()
 
 
+def test_bench_optim_checks_the_output_and_each_optimizer_before_training(tmp_path):
+    corpus = _corpus(tmp_path / "corpus.txt")
+    small = ("--steps", "2", "--width", "16", "--layers", "1", "--context", "16", "--batch",
+             "4", "--eval-every", "1", "--corpus", str(corpus))  # fmt: skip
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    blocked = _invoke("bench", "optim", "--optimizers", "adamw", *small, "--out", str(a_file))
+    assert blocked.exit_code == 2 and f"--out {a_file}: cannot write there" in blocked.stderr
+    assert "step 1/2" not in blocked.stderr  # nothing trained
+    # q-galore-torch's projector quantizes in groups of 256 elements: a 16-wide model's
+    # matrices are too small, which its own assertion reports (in a clear error, first)
+    import importlib.util
+
+    if importlib.util.find_spec("q_galore_torch") and importlib.util.find_spec("galore_torch"):
+        out = tmp_path / "out"
+        named = _invoke("bench", "optim", "--optimizers", "adamw,q_galore_torch", *small,
+                        "--out", str(out))  # fmt: skip
+        assert named.exit_code == 2
+        assert "optimizer 'q_galore_torch' cannot train this model" in named.stderr
+        assert "seed 0: step" not in named.stderr and not (out / "optim.json").exists()
+        listed = _invoke("bench", "optim", "--optimizers", "adamw", "--references", *small,
+                         "--json", "--out", str(out))  # fmt: skip
+        assert listed.exit_code == 0, listed.output
+        assert "skipping q_galore_torch" in listed.stderr
+        names = [row["optimizer"] for row in json.loads(listed.stdout)["rows"]]
+        assert "q_galore_torch" not in names and "torch_adamw" in names
+
+
+def test_sweep_progress_with_a_graph_without_edges(tmp_path):
+    """QAOA on a 2-node random graph that has no edge: the ratio is undefined (None)."""
+    import networkx as nx
+
+    seed = next(s for s in range(50) if nx.gnp_random_graph(2, 0.5, seed=s).number_of_edges() == 0)
+    config = tmp_path / "q.toml"
+    config.write_text(f'kind = "qaoa"\nsizes = [2]\nseeds = [{seed}]\n')
+    result = _invoke("sweep", str(config), "--out", str(tmp_path / "out"), "--executor", "local",
+                     "--workers", "1")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ratio -" in result.stderr
+
+
 def test_usage_errors_exit_2():
     assert _qwb("no-such-command").returncode == 2
     assert _qwb("qas", "no-such-sub").returncode == 2

@@ -261,7 +261,8 @@ def accepts(name: str, key: str) -> bool:
 
 
 def default_rank(width: int) -> int:
-    return max(4, width // 4)
+    """width / 4, at least 4, at most the width."""
+    return min(width, max(4, width // 4))
 
 
 def check_optimizer(name: str, lr, rank=None, hyper: dict | None = None) -> None:
@@ -589,6 +590,28 @@ def benchmark(cases: list[str], config: TrainConfig, corpus: Corpus, *, lr: floa
             row["val_loss"] / base["val_loss"] - 1
             if row["val_loss"] is not None and base["val_loss"] else None)  # fmt: skip
     return rows
+
+
+def preflight(
+    cases: list[str],
+    config: TrainConfig,
+    corpus: Corpus,
+    *,
+    lr: float = 3e-3,
+    rank: int | None = None,
+) -> dict[str, str]:
+    """One training step of every case on this model: ``{case: why it cannot train}``
+    for those that fail (e.g. q-galore-torch's projector needs its matrices' sizes in
+    multiples of 256), so a run stops before it trains, not after the other cases."""
+    rank = default_rank(config.width) if rank is None else rank
+    one = TrainConfig(**{**asdict(config), "steps": 1, "eval_batches": 1, "eval_every": 1})
+    problems = {}
+    for case in cases:
+        try:
+            train(lambda m, case=case: CASES[case].build(m, lr, rank), one, corpus)
+        except Exception as exc:  # a reference package's assertion or error, reported
+            problems[case] = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    return problems
 
 
 def _mean(values):
