@@ -193,8 +193,11 @@ def _median(values):
 
 
 def aggregate(rows: list[dict]) -> list[dict]:
-    """One line per (task, agent) over seeds."""
+    """One line per (task, agent) over seeds; rows with the same ``key`` count once (the
+    last one)."""
     import tasks as registry
+
+    rows = _last_per_key(rows)
 
     kinds = {task: registry.get_task(task).kind for task in {row["task"] for row in rows}}
     groups: dict[tuple, list[dict]] = {}
@@ -384,14 +387,27 @@ def plot_results(out_dir) -> list[Path]:
         except json.JSONDecodeError:
             continue  # a torn last line
     out = Path(out_dir)
-    kinds = {r.get("kind", "qas") for r in rows if isinstance(r, dict)}
+    rows = _last_per_key([r for r in rows if isinstance(r, dict)])
+    kinds = {r.get("kind", "qas") for r in rows}
+    if len(kinds) > 1:
+        raise ValueError(f"{out} mixes sweep kinds {sorted(kinds)}")
     if kinds and kinds <= {"optim", "vqe", "qaoa"}:
-        return _plot_solver_sweep(out, [r for r in rows if isinstance(r, dict)], kinds)
+        return _plot_solver_sweep(out, rows, kinds)
     table = aggregate([r for r in rows if "success_rate" in r])
     if not table:
         raise ValueError(f"{path} holds no finished cells")
     atomic_write(out / "summary.md", format_table(table))
     return [_figure(draw_success_rates, table, path=out / "success.png"), out / "summary.md"]
+
+
+def _last_per_key(rows: list[dict]) -> list[dict]:
+    """One row per ``key`` (the last line of a key wins, in the place of its first);
+    rows without a key are kept as they are."""
+    out: dict = {}
+    for i, row in enumerate(rows):
+        key = row.get("key")
+        out[key if isinstance(key, str) else ("row", i)] = row  # a dict keeps first places
+    return list(out.values())
 
 
 def _plot_solver_sweep(out: Path, rows: list[dict], kinds: set) -> list[Path]:

@@ -58,14 +58,34 @@ __all__ = [
     "optim_table",
 ]
 
-_KEYS = ("tasks", "agents", "seeds", "episodes", "preset", "noise", "gate_set", "max_gates",
-         "hyper", "kind", "ansatz", "optimizer", "layers", "maxiter", "problems", "sizes", "p",
-         "mixer", "steps", "lr", "rank", "width", "heads", "context", "batch", "eval_every",
-         "corpus", "threads", "device")  # fmt: skip
-
+#: the keys each kind of sweep reads (a key of another kind is an error, not ignored)
+KIND_KEYS = {
+    "qas": ("kind", "tasks", "agents", "seeds", "episodes", "preset", "noise", "gate_set",
+            "max_gates", "hyper"),
+    "vqe": ("kind", "tasks", "ansatz", "optimizer", "layers", "maxiter", "seeds"),
+    "qaoa": ("kind", "problems", "sizes", "p", "mixer", "optimizer", "seeds"),
+    "optim": ("kind", "optimizer", "lr", "rank", "hyper", "seeds", "steps", "width", "layers",
+              "heads", "context", "batch", "eval_every", "corpus", "threads", "device"),
+}  # fmt: skip
 #: the keys an optimizer sweep (kind = "optim") reads
-OPTIM_KEYS = ("kind", "optimizer", "lr", "rank", "hyper", "seeds", "steps", "width", "layers",
-              "heads", "context", "batch", "eval_every", "corpus", "threads", "device")  # fmt: skip
+OPTIM_KEYS = KIND_KEYS["optim"]
+_KEYS = tuple(dict.fromkeys(k for keys in KIND_KEYS.values() for k in keys))
+
+
+def _check_keys(config: dict, where: str = "") -> None:
+    """Raise ``ValueError`` naming keys that no kind reads, or that belong to another kind
+    than the config's."""
+    unknown = sorted(set(config) - set(_KEYS))
+    if unknown:
+        raise ValueError(f"{where}unknown keys {unknown}; known: {', '.join(_KEYS)}")
+    kind = config.get("kind", "qas")
+    if not isinstance(kind, str) or kind not in KIND_KEYS:
+        return  # expand names the bad kind
+    extra = sorted(set(config) - set(KIND_KEYS[kind]))
+    if extra:
+        raise ValueError(f"{where}keys {extra} do not apply to kind = \"{kind}\"; it reads: "
+                         f"{', '.join(KIND_KEYS[kind])}")  # fmt: skip
+
 
 # fields that differ between two runs of the same cell (and worker-specific ones)
 TIMING_FIELDS = (
@@ -91,9 +111,7 @@ def load_config(path) -> dict:
         config = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(f"{path}: not TOML ({exc})") from None
-    unknown = sorted(set(config) - set(_KEYS))
-    if unknown:
-        raise ValueError(f"{path}: unknown keys {unknown}; known: {', '.join(_KEYS)}")
+    _check_keys(config, f"{path}: ")
     return config
 
 
@@ -111,12 +129,13 @@ def expand(config: dict) -> list[dict]:
         return value
 
     kind = config.get("kind", "qas")
-    if kind not in ("qas", "vqe", "qaoa", "optim"):
+    if not isinstance(kind, str) or kind not in KIND_KEYS:
         raise ValueError(f"kind must be qas, vqe, qaoa or optim, got {kind!r}")
+    _check_keys(config)
     if kind == "optim":
-        return _expand_optim(config)
+        return _unique(_expand_optim(config))
     if kind != "qas":
-        return _expand_solver(kind, config, listed, registry)
+        return _unique(_expand_solver(kind, config, listed, registry))
 
     task_list = listed("tasks", ["h2"])
     agent_list = listed("agents", ["random", "crlqas"])
@@ -155,33 +174,85 @@ def expand(config: dict) -> list[dict]:
         if point:
             cell["hyper"] = point
         cells.append(cell)
-    return cells
+    return _unique(cells)
+
+
+def _unique(cells: list[dict]) -> list[dict]:
+    """The cells with repeated keys left out (the first kept): a grid that names one
+    value twice (``seeds = [0, 0]``, ``lr = [1e-3, 0.001]``) runs it once."""
+    seen: set[str] = set()
+    out = []
+    for cell in cells:
+        key = _cell_key(cell)
+        if key not in seen:
+            seen.add(key)
+            out.append(cell)
+    return out
+
+
+def _seed_list(seeds) -> list[int]:
+    """``seeds``: a positive count (seeds 0..N-1) or a non-empty list of integers."""
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        return list(range(_positive_int("seeds", seeds)))
+    if not isinstance(seeds, list | tuple):
+        raise ValueError(f"seeds must be a positive count or a list of integers, got {seeds!r}")
+    seed_list = _grid("seeds", seeds)
+    for s in seed_list:
+        if isinstance(s, bool) or not isinstance(s, int):
+            raise ValueError(f"seeds must be a count or a list of integers, got {s!r}")
+    return seed_list
+
+
+def _choices(name: str, value, known, default) -> list:
+    """A grid of names, each one of ``known``."""
+    values = _grid(name, default if value is None else value)
+    for v in values:
+        if not isinstance(v, str) or v not in known:
+            raise ValueError(f"{name}: unknown {v!r}; choose from {', '.join(known)}")
+    return values
+
+
+def _positive_ints(name: str, value, default) -> list[int]:
+    """A grid of positive integers."""
+    return [_positive_int(name, v) for v in _grid(name, default if value is None else value)]
 
 
 def _expand_solver(kind: str, config: dict, listed, registry) -> list[dict]:
-    """The cells of a VQE or QAOA grid."""
-    seeds = config.get("seeds", 3)
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    """The cells of a VQE or QAOA grid; every value is checked here, so a bad one is
+    reported (naming its key) before any cell runs."""
+    from qworkbench.optim import METHODS
+    from tasks._qaoa_circuit import MIXERS
+
+    seed_list = _seed_list(config.get("seeds", 3))
+    optimizers = _choices("optimizer", config.get("optimizer"), METHODS, "l-bfgs-b")
     if kind == "vqe":
-        task_list = listed("tasks", ["h2"])
+        task_list = _grid("tasks", config.get("tasks", ["h2"]))
         for name in task_list:
-            if name not in registry.available() or registry.get_task(name).kind != "energy":
+            if not isinstance(name, str) or name not in registry.available() \
+                    or registry.get_task(name).kind != "energy":  # fmt: skip
                 raise ValueError(f"VQE sweeps take energy tasks; {name!r} is not one")
-        for name in listed("ansatz", ["uccsd"]):
-            if name not in ("uccsd", "hea"):
-                raise ValueError(f"ansatz must be uccsd or hea, got {name!r}")
-        axes = [("task", task_list), ("ansatz", listed("ansatz", ["uccsd"])),
-                ("optimizer", listed("optimizer", ["l-bfgs-b"])),
-                ("layers", listed("layers", [2])), ("seed", seed_list)]  # fmt: skip
-        extra = {"maxiter": int(config.get("maxiter", 200))}
-    else:
-        for name in listed("problems", ["maxcut"]):
-            if name not in ("maxcut", "mis"):
-                raise ValueError(f"QAOA sweeps take problems maxcut or mis, got {name!r}")
-        axes = [("problem", listed("problems", ["maxcut"])), ("size", listed("sizes", [8])),
-                ("p", listed("p", [1])), ("optimizer", listed("optimizer", ["l-bfgs-b"])),
+        axes = [("task", task_list),
+                ("ansatz", _choices("ansatz", config.get("ansatz"), ("uccsd", "hea"), "uccsd")),
+                ("optimizer", optimizers),
+                ("layers", _positive_ints("layers", config.get("layers"), 2)),
                 ("seed", seed_list)]  # fmt: skip
-        extra = {"mixer": config.get("mixer", "x")}
+        maxiter = config.get("maxiter", 200)
+        if isinstance(maxiter, list | tuple):
+            raise ValueError(f"maxiter must be one positive integer (not a grid), got {maxiter!r}")
+        extra = {"maxiter": _positive_int("maxiter", maxiter)}
+    else:
+        problems = _choices("problems", config.get("problems"), ("maxcut", "mis"), "maxcut")
+        axes = [("problem", problems),
+                ("size", _positive_ints("sizes", config.get("sizes"), 8)),
+                ("p", _positive_ints("p", config.get("p"), 1)),
+                ("optimizer", optimizers), ("seed", seed_list)]  # fmt: skip
+        mixer = config.get("mixer", "x")
+        if not isinstance(mixer, str) or mixer not in MIXERS:
+            raise ValueError(f"mixer: unknown {mixer!r}; choose from {', '.join(MIXERS)}")
+        if mixer == "xy":  # maxcut and mis have no one-hot groups: every cell would fail
+            raise ValueError("mixer 'xy' needs one-hot groups, which maxcut and mis do not "
+                             'have; QAOA sweeps take mixer = "x"')  # fmt: skip
+        extra = {"mixer": mixer}
     names = [name for name, _ in axes]
     return [{"kind": kind, **dict(zip(names, values)), **extra}
             for values in itertools.product(*(v for _, v in axes))]  # fmt: skip
@@ -199,6 +270,44 @@ def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _probe_step(name: str, lr: float, rank, hyper: dict) -> None:
+    """One step of optimizer ``name`` on a small weight with a gradient: values the
+    constructor accepts but a step cannot use (``betas = [0.9]``) are reported now, as a
+    ``ValueError`` naming them, rather than by every cell of the sweep."""
+    import warnings
+
+    import torch
+
+    from qworkbench import optim
+
+    size = max(4, rank or 0)  # a square weight the rank fits (rank <= width is checked)
+    weight = torch.nn.Parameter(torch.zeros(size, size))
+    weight.grad = torch.linspace(-1.0, 1.0, weight.numel()).reshape(weight.shape)
+    extra = {"rank": rank} if rank is not None else {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = optim.create(name, [weight], lr=lr, **extra, **hyper)
+            opt.step()
+    except Exception as exc:  # noqa: BLE001 - any failure here is the values' fault
+        settings = ", ".join(f"{k} = {v!r}" for k, v in {"lr": lr, **extra, **hyper}.items())
+        raise ValueError(f"optimizer {name!r} fails a step with {settings}: "
+                         f"{type(exc).__name__}: {exc}") from None  # fmt: skip
 
 
 def _expand_optim(config: dict) -> list[dict]:
@@ -219,15 +328,11 @@ def _expand_optim(config: dict) -> list[dict]:
         if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr) \
                 or lr <= 0:  # fmt: skip
             raise ValueError(f"lr must be positive and finite, got {lr!r}")
+        if lr > _FLOAT32_MAX:  # torch keeps lr in float32 tensors on some paths
+            raise ValueError(f"lr must be at most float32's largest value "
+                             f"({_FLOAT32_MAX:.4g}), got {lr!r}")  # fmt: skip
     lrs = [float(lr) for lr in lrs]
-    seeds = config.get("seeds", 1)
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seed_list = list(range(_positive_int("seeds", seeds)))
-    else:
-        seed_list = _grid("seeds", seeds)
-        for s in seed_list:
-            if isinstance(s, bool) or not isinstance(s, int):
-                raise ValueError(f"seeds must be a count or a list of integers, got {s!r}")
+    seed_list = _seed_list(config.get("seeds", 1))
     settings = {"steps": 200, "width": 128, "layers": 2, "heads": 4, "context": 64, "batch": 16,
                 "eval_every": 50}  # fmt: skip
     for name, default in settings.items():
@@ -238,12 +343,14 @@ def _expand_optim(config: dict) -> list[dict]:
         settings["device"] = device
     if config.get("threads") is not None:
         settings["threads"] = _positive_int("threads", config["threads"])
-    if config.get("corpus") is not None:
-        settings["corpus"] = str(config["corpus"])
     try:
-        bench.resolve_corpus(settings.get("corpus"))
+        corpus = bench.resolve_corpus(config.get("corpus"))
     except FileNotFoundError as exc:
         raise ValueError(f"corpus: {exc}") from None
+    # the file by its resolved path and its contents: another spelling of the same path
+    # gives the same cells, an edited corpus new ones (its cells run again)
+    settings["corpus"] = str(corpus.resolve())
+    settings["corpus_sha256"] = _sha256(corpus)
     for name in optimizers:  # unknown names list the available ones
         bench.check_optimizer(name, lrs[0])
     ranks = [None] if config.get("rank") is None else _grid("rank", config["rank"])
@@ -259,6 +366,9 @@ def _expand_optim(config: dict) -> list[dict]:
     if not isinstance(hyper, dict):
         raise ValueError(f"hyper must be a table of hyper-parameters, got {hyper!r}")
     for key in hyper:
+        if key in ("lr", "rank"):
+            raise ValueError(f"[hyper] {key}: give {key} as the top-level key ({key} = ...), "
+                             "not inside [hyper]")  # fmt: skip
         if not any(bench.accepts(o, key) for o in optimizers):
             raise ValueError(f"hyper-parameter {key!r} is taken by none of {optimizers}")
     cells = []
@@ -272,7 +382,13 @@ def _expand_optim(config: dict) -> list[dict]:
         for point in points:
             for rank in own_ranks:
                 for lr in lrs:
-                    bench.check_optimizer(optimizer, lr, rank, point)
+                    try:
+                        bench.check_optimizer(optimizer, lr, rank, point)
+                    except ValueError:
+                        raise
+                    except Exception:  # noqa: BLE001 - e.g. IndexError: reported just below
+                        pass
+                    _probe_step(optimizer, lr, rank, point)
         for lr, rank, point, seed in itertools.product(lrs, own_ranks, points, seed_list):
             cell = {"kind": "optim", "optimizer": optimizer, "lr": lr}
             if rank is not None:
@@ -281,6 +397,26 @@ def _expand_optim(config: dict) -> list[dict]:
                 cell["hyper"] = point
             cells.append({**cell, "seed": int(seed), **settings})
     return cells
+
+
+def _run_optim_cell(cell: dict) -> dict:
+    """An optimizer cell's metrics; the corpus must still be the file the cell was made
+    from (its sha256 is in the key). The metrics' ``corpus`` (the file's name) becomes
+    ``corpus_name``, so the row keeps the cell's ``corpus``."""
+    from qworkbench.optim.bench import run_cell as train_cell
+
+    expected = cell.get("corpus_sha256")
+    if expected is not None and cell.get("corpus") is not None:
+        found = _sha256(Path(cell["corpus"]))
+        if found != expected:
+            raise ValueError(f"corpus {cell['corpus']} changed since the sweep was expanded "
+                             f"(sha256 {found[:12]}, the cell's {expected[:12]}); "
+                             "expand again")  # fmt: skip
+    metrics = train_cell(cell)
+    metrics["corpus_name"] = metrics.pop("corpus", None)
+    if expected is not None and metrics.get("corpus_sha256") != expected:
+        raise ValueError(f"corpus {cell['corpus']} changed while the cell ran")
+    return metrics
 
 
 def _run_vqe_cell(cell: dict) -> dict:
@@ -394,7 +530,7 @@ def run_cell(cell: dict) -> dict:
     start = time.perf_counter()
     if cell.get("kind", "qas") != "qas":
         if cell["kind"] == "optim":
-            from qworkbench.optim.bench import run_cell as solve
+            solve = _run_optim_cell
         else:
             solve = _run_vqe_cell if cell["kind"] == "vqe" else _run_qaoa_cell
         metrics = solve(cell)
@@ -497,7 +633,10 @@ def sweep(cells: list[dict], out, *, executor: Executor | None = None, workers=N
     out.mkdir(parents=True, exist_ok=True)
     path = out / "results.jsonl"
     done = read_results(out)
-    keys = [_cell_key(c) for c in cells]
+    unique = {}  # a cell named twice (same key) runs once
+    for cell in cells:
+        unique.setdefault(_cell_key(cell), cell)
+    cells, keys = list(unique.values()), list(unique)
     todo = [c for c, k in zip(cells, keys) if k not in done]
     result = SweepResult(rows=[], skipped=len(cells) - len(todo))
     total, finished = len(todo), 0

@@ -4,6 +4,7 @@ failing cell, and the same result lines from local processes and a Dask LocalClu
 from __future__ import annotations
 
 import json
+import re
 from concurrent.futures import Executor, Future
 
 import pytest
@@ -350,8 +351,152 @@ def test_optim_sweep_on_a_local_process_through_the_cli(tmp_path):
     first = _cli("sweep", str(config), "--workers", "1", "--out", out)
     assert first.exit_code == 0, first.output
     assert "1 ran, 0 already done, 0 failed" in first.output
-    assert "apollo_mini / 0.003 / 0: val loss" in first.output  # the progress line
+    # the progress line (the cell's corpus_sha256 shows until the CLI hides it)
+    assert re.search(r"apollo_mini / 0\.003 / 0( / [0-9a-f]{64})?: val loss", first.output)
     again = _cli("sweep", str(config), "--workers", "1", "--out", out)
     assert "0 ran, 1 already done" in again.output
     (row,) = read_results(out).values()
     assert row["optimizer"] == "apollo_mini" and row["steps"] == 6 and "rank" not in row
+
+
+# -- review fixes: values checked at expand time, keys per kind, duplicates, the corpus -------
+def _optim(tmp_path, **settings):
+    corpus = str(_corpus(tmp_path / "corpus.txt"))
+    return {"kind": "optim", "corpus": corpus, "width": 16, "layers": 1, "heads": 2,
+            "context": 16, "batch": 4, "steps": 2, "eval_every": 1, **settings}  # fmt: skip
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "galore_adamw", "apollo_mini"])
+@pytest.mark.parametrize("key", ["rank", "lr"])
+def test_optim_hyper_rejects_rank_and_lr(optimizer, key, tmp_path):
+    with pytest.raises(ValueError, match=rf"\[hyper\] {key}: give {key} as the top-level key"):
+        expand(_optim(tmp_path, optimizer=optimizer, hyper={key: 4}))
+
+
+@pytest.mark.parametrize("betas", [[0.9, 0.95, 0.99], [0.9]])
+def test_optim_values_a_step_cannot_use_fail_at_expand(betas, tmp_path):
+    # the constructor accepts these betas; one probe step does not
+    with pytest.raises(ValueError, match=r"fails a step with .*betas = \[0\.9"):
+        expand(_optim(tmp_path, optimizer="adamw", hyper={"betas": [betas]}))
+    assert expand(_optim(tmp_path, optimizer="adamw", hyper={"betas": [[0.9, 0.95]]}))
+
+
+def test_optim_lr_beyond_float32_is_rejected(tmp_path):
+    with pytest.raises(ValueError, match="lr must be at most float32's largest value"):
+        expand(_optim(tmp_path, lr=3.5e38))
+    assert expand(_optim(tmp_path, lr=1.0))[0]["lr"] == 1.0
+
+
+def test_duplicate_grid_values_give_one_cell_each(tmp_path):
+    cells = expand(_optim(tmp_path, optimizer="galore_adamw", lr=[1e-3, 0.001], rank=[4, 4],
+                          seeds=[0, 0]))  # fmt: skip
+    assert len(cells) == 1
+    qas = expand({**GRID, "agents": ["random", "random"], "seeds": [0, 0],
+                  "hyper": {"lr": [1e-3, 0.001]}})  # fmt: skip
+    assert len(qas) == 1
+    assert len(expand({"kind": "qaoa", "sizes": [4, 4], "seeds": [1, 1]})) == 1
+    # sweep() itself runs a repeated cell once, and its table counts one seed
+    out = tmp_path / "out"
+    pool = Inline()
+    plain = expand(GRID)[:1]
+    result = sweep(plain + plain, out, executor=pool)
+    assert len(pool.submitted) == 1 and result.ran == 1 and len(result.rows) == 1
+    # a results.jsonl holding a key twice (e.g. appended by two sweeps): plot counts it once
+    line = (out / "results.jsonl").read_text()
+    (out / "results.jsonl").write_text(line + line)
+    plot_results(out)
+    from agents.runner import aggregate
+
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["seeds"] for r in aggregate(rows)] == [1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "key"),
+    [
+        ("qas", {"lr": [1e-3, 3e-4]}, "lr"),
+        ("qas", {"steps": 10}, "steps"),
+        ("qas", {"corpus": "x.txt"}, "corpus"),
+        ("qas", {"maxiter": 10}, "maxiter"),
+        ("vqe", {"lr": 1e-3}, "lr"),
+        ("vqe", {"episodes": 10}, "episodes"),
+        ("vqe", {"sizes": [4]}, "sizes"),
+        ("qaoa", {"width": 16}, "width"),
+        ("qaoa", {"agents": ["random"]}, "agents"),
+        ("qaoa", {"layers": 2}, "layers"),
+    ],
+)
+def test_each_kind_rejects_the_keys_of_the_others(kind, config, key, tmp_path):
+    message = rf"keys \['{key}'\] do not apply to kind = \"{kind}\""
+    with pytest.raises(ValueError, match=message):
+        expand({"kind": kind, **config})
+    path = tmp_path / "sweep.toml"
+    lines = [f'kind = "{kind}"'] + [f"{k} = {json.dumps(v)}" for k, v in config.items()]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=message):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"kind": "vqe", "seeds": 0}, "seeds must be a positive integer, got 0"),
+        ({"kind": "vqe", "seeds": -2}, "seeds must be a positive integer, got -2"),
+        ({"kind": "vqe", "seeds": "12"}, "seeds must be .*, got '12'"),
+        ({"kind": "qaoa", "seeds": 2.0}, "seeds must be .*, got 2.0"),
+        ({"kind": "qaoa", "seeds": [0, "1"]}, "seeds must be .*, got '1'"),
+        ({"kind": "vqe", "maxiter": [10, 20]}, r"maxiter must be one .*, got \[10, 20\]"),
+        ({"kind": "vqe", "maxiter": 0}, "maxiter must be a positive integer, got 0"),
+        ({"kind": "vqe", "layers": -1}, "layers must be a positive integer, got -1"),
+        ({"kind": "vqe", "optimizer": "bogus"}, "optimizer: unknown 'bogus'; choose from .*cobyla"),
+        ({"kind": "vqe", "ansatz": "bogus"}, "ansatz: unknown 'bogus'"),
+        ({"kind": "vqe", "tasks": ["nope"]}, "energy tasks; 'nope'"),
+        ({"kind": "qaoa", "sizes": [0]}, "sizes must be a positive integer, got 0"),
+        ({"kind": "qaoa", "sizes": ["8"]}, "sizes must be a positive integer, got '8'"),
+        ({"kind": "qaoa", "p": 0}, "p must be a positive integer, got 0"),
+        ({"kind": "qaoa", "p": [1, 2.5]}, "p must be a positive integer, got 2.5"),
+        ({"kind": "qaoa", "mixer": "bogus"}, "mixer: unknown 'bogus'"),
+        ({"kind": "qaoa", "mixer": "xy"}, "mixer 'xy' needs one-hot groups"),
+        ({"kind": "qaoa", "optimizer": "bogus"}, "optimizer: unknown 'bogus'"),
+        ({"kind": "qaoa", "problems": "tsp"}, "problems: unknown 'tsp'"),
+    ],
+)
+def test_vqe_and_qaoa_grids_reject_bad_values(config, message):
+    with pytest.raises(ValueError, match=message):
+        expand(config)
+
+
+def test_optim_corpus_contents_and_path_are_in_the_cell(tmp_path, monkeypatch):
+    corpus = _corpus(tmp_path / "corpus.txt")
+    settings = _optim(tmp_path, steps=2, eval_every=1)
+    (cell,) = expand(settings)
+    assert cell["corpus"] == str(corpus.resolve()) and len(cell["corpus_sha256"]) == 64
+    # another spelling of the same file: the same cell
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (again,) = expand({**settings, "corpus": "./sub/../corpus.txt"})
+    assert _cell_key(again) == _cell_key(cell)
+    out = tmp_path / "out"
+    first = sweep([cell], out, executor=Inline())
+    assert first.ran == 1
+    (row,) = first.rows
+    assert row["corpus"] == cell["corpus"] and row["corpus_name"] == "corpus.txt"
+    assert row["corpus_sha256"] == cell["corpus_sha256"] and row["key"] == _cell_key(cell)
+    # an edited corpus is a new cell: it runs again
+    corpus.write_text(corpus.read_text() + "the agent learns\n")
+    (edited,) = expand(settings)
+    assert _cell_key(edited) != _cell_key(cell)
+    pool = Inline()
+    second = sweep([edited], out, executor=pool)
+    assert (second.ran, second.skipped) == (1, 0)
+    # the old cell (made from the old contents) fails clearly rather than training on new
+    stale = sweep([cell], tmp_path / "stale", executor=Inline())
+    assert stale.ran == 0 and "changed since the sweep was expanded" in stale.failed[0][1]
+
+
+def test_plot_refuses_a_folder_mixing_qas_and_optim_rows(tmp_path):
+    rows = [{"key": "a", "task": "bell", "agent": "random", "success_rate": 0.0},
+            {"key": "b", "kind": "optim", "optimizer": "adamw", "lr": 1e-3}]  # fmt: skip
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ValueError, match=r"mixes sweep kinds \['optim', 'qas'\]"):
+        plot_results(tmp_path)
