@@ -27,7 +27,8 @@ random graphs (``problems`` maxcut|mis, ``sizes``, ``p``, ``mixer``, ``optimizer
 ``seeds``), ``kind = "optim"`` sweeps network optimizers on the character model of
 :mod:`qworkbench.optim.bench` (``optimizer``, ``lr``, ``rank``, ``[hyper]``, ``seeds``,
 ``steps``, model size, ``corpus``); lists make grids, and the table averages each metric
-over seeds.
+over seeds. Each kind reads only its own keys (:data:`KIND_KEYS`): another kind's key is
+an error. A value named twice in a grid gives one cell.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ __all__ = [
     "TIMING_FIELDS",
     "solver_table",
     "optim_table",
+    "KIND_KEYS",
 ]
 
 #: the keys each kind of sweep reads (a key of another kind is an error, not ignored)
@@ -459,7 +461,8 @@ OPTIM_METRICS = ("final_val_loss", "best_val_loss", "final_train_loss", "state_b
                  "seconds_per_step")  # fmt: skip
 #: the cell settings an optimizer sweep's table shows (the rest when they vary)
 _OPTIM_SETTINGS = ("optimizer", "lr", "rank", "hyper", "steps", "width", "layers", "heads",
-                   "context", "batch", "eval_every", "corpus", "device", "threads")  # fmt: skip
+                   "context", "batch", "eval_every", "corpus", "corpus_sha256", "device",
+                   "threads")  # fmt: skip
 
 
 def optim_table(rows: list[dict]) -> str:
