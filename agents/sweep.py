@@ -141,11 +141,8 @@ def expand(config: dict) -> list[dict]:
 
     task_list = listed("tasks", ["h2"])
     agent_list = listed("agents", ["random", "crlqas"])
-    seeds = config.get("seeds", 3)
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    episodes = int(config.get("episodes", 200))
-    if episodes < 1 or not seed_list:
-        raise ValueError("episodes must be positive and seeds non-empty")
+    seed_list = _seed_list(config.get("seeds", 3))
+    episodes = _positive_int("episodes", config.get("episodes", 200))
     from agents import available_agents
 
     for name in agent_list:

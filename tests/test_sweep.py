@@ -466,6 +466,19 @@ def test_vqe_and_qaoa_grids_reject_bad_values(config, message):
         expand(config)
 
 
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"seeds": 0}, "seeds must be a positive integer, got 0"),
+        ({"seeds": "12"}, "seeds must be .*, got '12'"),
+        ({"episodes": 0}, "episodes must be a positive integer, got 0"),
+    ],
+)
+def test_qas_grid_rejects_bad_seeds_and_episodes(config, message):
+    with pytest.raises(ValueError, match=message):
+        expand(config)
+
+
 def test_optim_corpus_contents_and_path_are_in_the_cell(tmp_path, monkeypatch):
     corpus = _corpus(tmp_path / "corpus.txt")
     settings = _optim(tmp_path, steps=2, eval_every=1)
