@@ -696,7 +696,8 @@ def sweep(
 
     def progress(row, cell, done, total):
         hidden = ("episodes", "preset", "noise", "maxiter", "steps", "width", "layers", "heads",
-                  "context", "batch", "eval_every", "corpus", "threads", "device")  # fmt: skip
+                  "context", "batch", "eval_every", "corpus", "corpus_sha256", "threads",
+                  "device")  # fmt: skip
         what = " / ".join(f"{v}" for k, v in cell.items() if k not in hidden)
         if row is None:
             status = "failed"
