@@ -20,7 +20,9 @@ from tasks.qsvt import (
     hamiltonian_simulation,
     linear_combination,
     oblivious_amplification,
+    polynomial,
     product,
+    walk_operator,
 )
 from tasks.qsvt.applications import _post_select
 
@@ -288,3 +290,63 @@ def test_uneven_two_branch_qsvt_on_either_lcu_variant(work_qubits):
     f = cheb.chebval(w, c) - 1j * cheb.chebval(w, s)
     assert out.alpha == 2.0
     assert np.max(np.abs(out.block() - (v * f) @ v.conj().T / 2)) < 1e-11
+
+
+# -- review: edge cases -----------------------------------------------------------------------
+def test_a_narrow_rectangle_window_is_not_mistaken_for_zero():
+    """The window lies between the first grid's nodes; its values against erf directly."""
+    from scipy import special
+
+    from tasks.qsvt.polynomials import evaluate, poly_rectangle
+
+    c = poly_rectangle(0.004, 0.001, 1e-6)
+    x = np.array([0.0, 0.003, 0.0046, 0.1])
+    assert abs(evaluate(c, x)[0] - 1) < 1e-5 and abs(evaluate(c, x)[-1]) < 1e-5
+    k = 4 * float(special.erfcinv(1e-6 / 4)) / 0.001  # at least as steep as ours
+    assert evaluate(c, np.array([0.0035]))[0] > 0.99 and special.erf(k * 0.0005) > 0.99
+
+
+@pytest.mark.parametrize(
+    ("weights", "error", "message"),
+    [
+        (np.nan, ValueError, "weights must be finite"),
+        (None, TypeError, "weights must be a sequence"),
+        (0, ValueError, "at least one weight must be nonzero"),
+        ("ab", TypeError, "weights must be a sequence"),
+    ],
+)
+def test_linear_combination_weight_errors(weights, error, message):
+    be = block_encoding(PauliSum.from_list([("ZI", 1.0), ("XX", 0.5)]))
+    with pytest.raises(error, match=message):
+        linear_combination([be], weights)
+
+
+def test_linear_combination_takes_any_iterable_of_weights():
+    h = PauliSum.from_list([("ZI", 1.0), ("XX", 0.5)])
+    be = linear_combination([block_encoding(h), block_encoding(h)], (w for w in [1.0, 2.0]))
+    np.testing.assert_allclose(be.matrix(), 3 * h.to_matrix(), atol=1e-12)
+
+
+def test_encodings_without_ancillas_get_a_clear_error():
+    from tasks.qsvt._qetu import exact_evolution
+
+    ex = exact_evolution(PauliSum.from_list([("ZI", 1.0), ("IZ", 0.5)]), 0.3)
+    assert not ex.ancillas
+    for build in (lambda: walk_operator(ex), lambda: polynomial(ex, [0.0, 0.5]),
+                  lambda: oblivious_amplification(linear_combination([ex], [2.0]))):  # fmt: skip
+        with pytest.raises(ValueError, match="no ancillas"):
+            build()
+
+
+def test_query_counts_of_nested_products_and_walks():
+    be = block_encoding(PauliSum.from_list([("ZI", 1.0), ("XX", 0.5)]))
+    nested = product(be, product(be, be))
+    assert nested.resources["queries"] == 3
+    assert walk_operator(nested).resources["queries"] == 3
+
+
+def test_cooling_an_identity_hamiltonian_is_a_clear_error():
+    from tasks.qsvt import cool
+
+    with pytest.raises(ValueError, match="proportional to the identity"):
+        cool(PauliSum.from_list([("II", 0.5)]), None)

@@ -26,7 +26,7 @@ from numpy.polynomial import chebyshev as cheb
 
 from qworkbench import Circuit
 from tasks.qsvt import _gates
-from tasks.qsvt.block_encoding import BlockEncoding, resources
+from tasks.qsvt.block_encoding import _NO_ANCILLAS, BlockEncoding, resources
 from tasks.qsvt.phases import solve_phases
 from tasks.qsvt.polynomials import evaluate, poly_rectangle
 from tasks.qsvt.qsvt import qsvt_sequence
@@ -37,6 +37,8 @@ __all__ = ["oblivious_amplification", "amplify", "reflect_zero"]
 def _check_be(be) -> BlockEncoding:
     if not isinstance(be, BlockEncoding):
         raise TypeError(f"expected a BlockEncoding, got {type(be).__name__}")
+    if not be.index_qubits:
+        raise ValueError(_NO_ANCILLAS)
     return be
 
 

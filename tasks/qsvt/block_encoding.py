@@ -257,6 +257,8 @@ def walk_operator(be: BlockEncoding) -> BlockEncoding:
     eigenphases ``exp(+-i theta)`` of ``W``. Returned as a BlockEncoding whose block is
     the same ``A / alpha`` (``<0|W|0> = <0|U|0>``)."""
     sig = be.index_qubits
+    if not sig:
+        raise ValueError(_NO_ANCILLAS)
     n = be.num_qubits
     extra = max(0, len(sig) - 1) + 1  # ladder work + the flag
     circ = Circuit(n + extra).compose(be.circuit)
@@ -268,7 +270,7 @@ def walk_operator(be: BlockEncoding) -> BlockEncoding:
     _gates.zero_flag(circ, sig, flag, work)
     _gates.global_phase(circ, -np.pi / 2, flag)
     anc = (*be.ancillas, flag, *work)
-    res = resources(circ, be.system, anc, queries=1)
+    res = resources(circ, be.system, anc, queries=be.resources.get("queries", 1))
     # pauli=None: a controlled copy of the LCU circuit (qsvt_sequence) is not one of W
     return BlockEncoding(circ, be.system, anc, be.alpha, (*be.work, flag, *work), res)
 
@@ -289,11 +291,25 @@ def product(a: BlockEncoding, b: BlockEncoding) -> BlockEncoding:
     circ = circ.compose(a.circuit, [map_a[q] for q in range(a.num_qubits)])
     anc = tuple(range(s, s + na + nb))
     work = tuple([map_a[q] for q in a.work] + [map_b[q] for q in b.work])
-    res = resources(circ, range(s), anc, queries=2)
+    queries = a.resources.get("queries", 1) + b.resources.get("queries", 1)
+    res = resources(circ, range(s), anc, queries=queries)
     return BlockEncoding(circ, tuple(range(s)), anc, a.alpha * b.alpha, work, res)
 
 
+_NO_ANCILLAS = (
+    "this block encoding has no ancillas to project on (its block is the whole unitary, "
+    "e.g. an exact evolution): QSVT, walk operators and amplification need at least one"
+)
+
+
 def _check_weights(weights, k: int) -> np.ndarray:
+    if weights is None or isinstance(weights, (str, bytes)):
+        raise TypeError(f"weights must be a sequence of {k} numbers, got {weights!r}")
+    if not isinstance(weights, np.ndarray):
+        try:
+            weights = list(weights)  # generators and other iterables
+        except TypeError:
+            weights = [weights]  # one number for one encoding
     try:
         w = np.asarray(weights, dtype=complex).ravel()
     except (TypeError, ValueError) as err:
@@ -302,9 +318,9 @@ def _check_weights(weights, k: int) -> np.ndarray:
         raise ValueError(f"got {w.size} weights for {k} block encodings")
     bad = [i for i in range(k) if not np.isfinite(w[i])]
     if bad:
-        raise ValueError(f"weights must be finite, got weight {bad[0]} = {weights[bad[0]]!r}")
+        raise ValueError(f"weights must be finite, got weight {bad[0]} = {w[bad[0]]!r}")
     if not np.any(w):
-        raise ValueError(f"at least one weight must be nonzero, got {list(weights)!r}")
+        raise ValueError(f"at least one weight must be nonzero, got {w.tolist()!r}")
     return w
 
 

@@ -436,6 +436,11 @@ def cool(
     from tasks.qsvt.applications import _below, _eig, _hamiltonian, _post_select, _state
 
     h = _hamiltonian(h)
+    if all(set(label) <= {"I"} for label in h.labels()):
+        raise ValueError(
+            "H is proportional to the identity: every state is a ground state, "
+            "there is nothing to cool"
+        )
     oracle = _oracle_name(oracle)
     if circuit is None:
         circuit = oracle == "block_encoding"

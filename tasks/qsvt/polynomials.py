@@ -163,11 +163,17 @@ def _dct_coeffs(values: np.ndarray) -> np.ndarray:
     return c
 
 
-def chebyshev_interpolate(fn, epsilon: float, parity_: int | None = None, max_degree=_MAX_DEGREE):
+def chebyshev_interpolate(
+    fn, epsilon: float, parity_: int | None = None, max_degree=_MAX_DEGREE, feature: float = 1.0
+):
     """Chebyshev coefficients of ``fn`` truncated to the lowest degree whose dropped tail
     has l1-norm (a bound on the sup error) below ``epsilon``; doubles the grid until the
-    interpolant's own tail is negligible. ``parity_`` zeroes the other parity exactly."""
+    interpolant's own tail is negligible. ``parity_`` zeroes the other parity exactly.
+    ``feature``: the narrowest feature of ``fn`` (in x); the first grid puts a few nodes
+    inside it, so a narrow bump between the nodes is not mistaken for zero."""
     n = 256
+    while n * feature < 16 and n < 4 * max_degree:
+        n *= 2
     while True:
         c = _dct_coeffs(fn(_nodes(n)))
         if parity_ is not None:
@@ -298,7 +304,8 @@ def poly_rectangle(
     def fn(x):
         return (special.erf(k * (x + width)) - special.erf(k * (x - width))) / 2
 
-    c = None if degree is not None else chebyshev_interpolate(fn, epsilon / 4, 0)
+    feature = min(2 * width, 1 / k)
+    c = None if degree is not None else chebyshev_interpolate(fn, epsilon / 4, 0, feature=feature)
     return _finish(c, epsilon, degree, fn, 0)
 
 
