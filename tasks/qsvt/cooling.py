@@ -296,7 +296,8 @@ def cooling_evolution(
     """One try's circuit: ``steps`` Trotter steps of ``exp(-i dt (S + coupling V))``,
     each the amplified sign evolution then the field rotations, sharing one ancilla
     register (its block equals the product of the steps' blocks up to the amplified
-    encoding's leakage, ~1e-3 here). ``oracle="time_evolution"``: the sign evolution by
+    encoding's leakage: 1e-3 to 1e-2 with the default epsilon, largest with mu near
+    the ground energy). ``oracle="time_evolution"``: the sign evolution by
     QETU (:func:`qetu_sign_evolution`, ``exact`` passed on); ``queries`` then counts
     calls of controlled ``exp(-i H tau)`` (also ``time_evolution_queries``)."""
     steps = _count(steps, "steps")
