@@ -13,11 +13,12 @@ is a signed permutation (a swap of entries, no arithmetic beyond a scale).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from simulators._cpu_ptm import CX, DENSE2, MONO2, U1, U1_UNITAL
+from simulators._matrices import batched_matrix
 from simulators._plan import Gate
 
 _ONE = (np.eye(2), np.array([[0, 1], [1, 0]]), np.diag([1.0, -1.0]), np.array([[0, -1j], [1j, 0]]))
@@ -100,6 +101,7 @@ class _PtmOp:
     fixed: np.ndarray | None = None  # (1, size) entries when nothing is parameterised
     perm: np.ndarray | None = None
     _cached_parts: list | None = None
+    _cached_trig: object = None
 
     @property
     def parameterized(self) -> bool:
@@ -145,12 +147,92 @@ class _PtmOp:
             total = r if total is None else r @ total
         return total
 
-    def entries(self, params) -> np.ndarray:
-        r = self.matrix(params)
+    def _extract(self, r: np.ndarray) -> np.ndarray:
+        """The kernel's entries of transfer matrices (batch, 4**k, 4**k): linear in r."""
         if self.kind in (U1, U1_UNITAL, DENSE2):
             return r.reshape(len(r), -1)
         src = _cx_source() if self.kind == CX else self.perm
         return r[:, np.arange(16), src]
+
+    def _trig(self):
+        """The op's entries as ``basis(angles) @ E``: each parameterised gate's transfer
+        matrix is a trigonometric polynomial of its angle (frequencies: differences of
+        its generator's eigenvalues), so the op's is a sum of products of cos/sin terms
+        with fixed matrices, precomputed here. None when a gate has several angles or
+        the terms would be many (then ``matrix`` is evaluated per call)."""
+        if self._cached_trig is None:
+            self._cached_trig = _trig_model(self) or False
+        return self._cached_trig or None
+
+    def entries(self, params) -> np.ndarray:
+        model = None if params is None or not self.parameterized else self._trig()
+        if model is None:
+            return self._extract(self.matrix(params))
+        gates, table = model
+        basis = np.ones((len(params), 1))
+        for gate, freqs in gates:
+            theta = gate.angles(params)[:, 0]
+            own = _trig_basis(theta, freqs)
+            basis = (basis[:, :, None] * own[:, None, :]).reshape(len(params), -1)
+        return basis @ table
+
+
+_MAX_TRIG_TERMS = 64
+
+
+def _trig_basis(theta: np.ndarray, freqs: tuple[float, ...]) -> np.ndarray:
+    """(batch, 1 + 2 len(freqs)): 1, cos(f theta), sin(f theta) for each frequency."""
+    cols = [np.ones_like(theta)]
+    for f in freqs:
+        cols += [np.cos(f * theta), np.sin(f * theta)]
+    return np.stack(cols, axis=1)
+
+
+def _gate_trig(gate: Gate, k: int):
+    """(frequencies, A) with the gate's transfer matrix R(theta) = sum_b basis_b A[b]
+    (fitted exactly from samples), or None for gates with several angles."""
+    from simulators._matrices import _spectrum
+
+    if len(gate.slots) != 1:
+        return None
+    values, _ = _spectrum(gate.name)
+    diffs = {round(abs(a - b), 12) for a in values for b in values}
+    freqs = tuple(sorted(f for f in diffs if f > 0))
+    n_basis = 1 + 2 * len(freqs)
+    theta = np.random.default_rng(1).uniform(-np.pi, np.pi, 3 * n_basis)
+    u = batched_matrix(gate.name, theta[:, None])
+    d = u.shape[1]
+    superop = (u.conj()[:, :, None, :, None] * u[:, None, :, None, :]).reshape(-1, d * d, d * d)
+    samples = transfer(superop, k).reshape(len(theta), -1)
+    coeffs, *_ = np.linalg.lstsq(_trig_basis(theta, freqs), samples, rcond=None)
+    fitted = _trig_basis(theta, freqs) @ coeffs
+    if np.abs(fitted - samples).max() > 1e-12:  # not a trigonometric polynomial after all
+        return None
+    return freqs, coeffs.reshape(n_basis, 4**k, 4**k)
+
+
+def _trig_model(op: _PtmOp):
+    """(parameterised gates with their frequencies, E) with entries = basis @ E."""
+    k = len(op.qubits)
+    terms = [np.eye(4**k)[None]]  # (1, d2, d2) each, in basis-product order
+    gates = []
+    for part in op._parts():
+        if isinstance(part, np.ndarray):
+            terms = [part @ t for t in terms]
+            continue
+        gate, after = part
+        fit = _gate_trig(gate, k)
+        if fit is None:
+            return None
+        freqs, a = fit
+        if after is not None:
+            a = after @ a
+        if len(terms) * len(a) > _MAX_TRIG_TERMS:
+            return None
+        terms = [a[b][None] @ t for t in terms for b in range(len(a))]
+        gates.append((gate, freqs))
+    table = np.concatenate([op._extract(t) for t in terms], axis=0)
+    return tuple(gates), np.ascontiguousarray(table)
 
 
 @dataclass(frozen=True)
@@ -168,13 +250,66 @@ class PtmProgram:
     def entries_shape(self, batch: int) -> tuple[int, int]:
         return (batch if self.dynamic else 1, self.fixed_entries.shape[1])
 
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
+
     def entries(self, values) -> np.ndarray:
         if not self.dynamic or values is None:
             return self.fixed_entries
+        if "trig" not in self.memo:
+            self.memo["trig"] = _trig_plan(self.dynamic)
+        plan = self.memo["trig"]
         out = np.repeat(self.fixed_entries, len(values), axis=0)
-        for op, start, size in self.dynamic:
-            out[:, start : start + size] = op.entries(values)
+        # every parameterised gate's angle in one go, their cos/sin per frequency group
+        slots, scales, offsets, groups, where, ops = plan
+        theta = values[:, slots] * scales + offsets
+        bases = []
+        for freqs, idx in groups:
+            t = theta[:, idx]
+            cols = [np.ones_like(t)]
+            for f in freqs:
+                cols += [np.cos(f * t), np.sin(f * t)]
+            bases.append(np.stack(cols, axis=2))  # (batch, gates, basis)
+        for start, size, gate_ids, table in ops:
+            if table is None:  # no trigonometric model: its transfer matrices per call
+                out[:, start : start + size] = gate_ids.entries(values)
+                continue
+            g, j = where[gate_ids[0]]
+            basis = bases[g][:, j, :]
+            for gid in gate_ids[1:]:
+                g, j = where[gid]
+                own = bases[g][:, j, :]
+                basis = (basis[:, :, None] * own[:, None, :]).reshape(len(values), -1)
+            out[:, start : start + size] = basis @ table
         return out
+
+
+def _trig_plan(dynamic):
+    """The parameterised ops' trigonometric models gathered for ``PtmProgram.entries``
+    (an op without one is kept as itself, with table None)."""
+    gates, ops = [], []
+    for op, start, size in dynamic:
+        model = op._trig()
+        if model is None:
+            ops.append((start, size, op, None))
+            continue
+        own, table = model
+        ids = tuple(range(len(gates), len(gates) + len(own)))
+        gates.extend(own)
+        ops.append((start, size, ids, table))
+    groups: dict[tuple, list[int]] = {}
+    where = []
+    for gid, (_, freqs) in enumerate(gates):
+        members = groups.setdefault(freqs, [])
+        where.append((list(groups).index(freqs), len(members)))
+        members.append(gid)
+    return (
+        np.array([g.slots[0] for g, _ in gates], dtype=np.int64),
+        np.array([g.scales[0] for g, _ in gates]),
+        np.array([g.offsets[0] for g, _ in gates]),
+        tuple((freqs, np.array(ids, dtype=np.int64)) for freqs, ids in groups.items()),
+        where,
+        tuple(ops),
+    )
 
 
 def _classify(op: _PtmOp, n_params: int) -> None:
