@@ -26,29 +26,12 @@ from numpy.polynomial import chebyshev as cheb
 
 from qworkbench import Circuit
 from tasks.qsvt import _gates
-from tasks.qsvt.block_encoding import _NO_ANCILLAS, BlockEncoding, resources
+from tasks.qsvt.block_encoding import BlockEncoding, _check_be, _real, resources
 from tasks.qsvt.phases import solve_phases
 from tasks.qsvt.polynomials import evaluate, poly_rectangle
 from tasks.qsvt.qsvt import qsvt_sequence
 
 __all__ = ["oblivious_amplification", "amplify", "reflect_zero"]
-
-
-def _check_be(be) -> BlockEncoding:
-    if not isinstance(be, BlockEncoding):
-        raise TypeError(f"expected a BlockEncoding, got {type(be).__name__}")
-    if not be.index_qubits:
-        raise ValueError(_NO_ANCILLAS)
-    return be
-
-
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
 
 
 def reflect_zero(circ: Circuit, qubits, dirty=()) -> None:

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 import numpy as np
 
 from qworkbench import PauliSum
 from qworkbench._memory import check_allocation
 from tasks.qsvt import _gates
-from tasks.qsvt.block_encoding import BlockEncoding, block_encoding
+from tasks.qsvt.block_encoding import BlockEncoding, _real, block_encoding
 from tasks.qsvt.phases import solve_phases
 from tasks.qsvt.polynomials import (
     evaluate,
@@ -42,15 +41,6 @@ from tasks.qsvt.qsvt import qsvt_sequence
 __all__ = ["hamiltonian_simulation", "eigenstate_filter", "ground_state_prep", "linear_solve"]
 
 _DENSE_MAX_QUBITS = 14  # classical figures (success probabilities) only up to this size
-
-
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
 
 
 def _epsilon(value) -> float:

@@ -19,6 +19,7 @@ Examples:
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -300,6 +301,26 @@ _NO_ANCILLAS = (
     "this block encoding has no ancillas to project on (its block is the whole unitary, "
     "e.g. an exact evolution): QSVT, walk operators and amplification need at least one"
 )
+
+
+def _check_be(be) -> BlockEncoding:
+    """``be`` if it is a block encoding with ancillas to project on (QSVT, walks and
+    amplification need them)."""
+    if not isinstance(be, BlockEncoding):
+        raise TypeError(f"expected a BlockEncoding, got {type(be).__name__}")
+    if not be.index_qubits:
+        raise ValueError(_NO_ANCILLAS)
+    return be
+
+
+def _real(value, name: str) -> float:
+    """``value`` as a finite float; bools and non-numbers are a TypeError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return value
 
 
 def _check_weights(weights, k: int) -> np.ndarray:

@@ -55,7 +55,7 @@ from qworkbench import Circuit, PauliSum
 from tasks.qsvt import _gates
 from tasks.qsvt._qetu import exact_evolution, qetu_circuit, qetu_phases
 from tasks.qsvt.amplification import oblivious_amplification
-from tasks.qsvt.block_encoding import BlockEncoding, block_encoding, resources
+from tasks.qsvt.block_encoding import BlockEncoding, _real, block_encoding, resources
 from tasks.qsvt.phases import solve_phases
 from tasks.qsvt.polynomials import chebyshev_interpolate, evaluate, poly_cos, poly_sign, poly_sin
 from tasks.qsvt.qsvt import qsvt_sequence
@@ -77,15 +77,6 @@ __all__ = [
 ORACLES = ("block_encoding", "time_evolution")
 
 _SCALE = 0.999  # |P| ~ 1 plateaus make QSP phases ill-conditioned (see phases.py)
-
-
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
 
 
 def _positive(value, name: str) -> float:

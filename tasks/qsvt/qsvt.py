@@ -23,19 +23,11 @@ import numpy as np
 
 from qworkbench import Circuit
 from tasks.qsvt import _gates
-from tasks.qsvt.block_encoding import _NO_ANCILLAS, BlockEncoding, lcu_circuit, resources
+from tasks.qsvt.block_encoding import BlockEncoding, _check_be, lcu_circuit, resources
 from tasks.qsvt.phases import convert_phases, solve_phases
 from tasks.qsvt.polynomials import from_monomial
 
 __all__ = ["qsvt_circuit", "polynomial", "qsvt_sequence"]
-
-
-def _check_be(be) -> BlockEncoding:
-    if not isinstance(be, BlockEncoding):
-        raise TypeError(f"expected a BlockEncoding, got {type(be).__name__}")
-    if not be.index_qubits:
-        raise ValueError(_NO_ANCILLAS)
-    return be
 
 
 def qsvt_sequence(
