@@ -13,7 +13,6 @@ from scipy.linalg import expm
 from qworkbench import Circuit, PauliSum
 from tasks.hamiltonians import heisenberg, tfim
 from tasks.qsvt import (
-    BlockEncoding,
     _gates,
     amplify,
     block_encoding,
@@ -26,17 +25,7 @@ from tasks.qsvt import (
 )
 from tasks.qsvt.applications import _post_select
 
-
-def _qiskit_block(be: BlockEncoding) -> np.ndarray:
-    """<0|_ancillas U |0>_ancillas from qiskit's Operator of the circuit."""
-    from qiskit.quantum_info import Operator
-
-    u = Operator(be.circuit.to_qiskit()).data
-    s = len(be.system)
-    rows = np.zeros(1 << s, dtype=np.int64)
-    for i, q in enumerate(be.system):
-        rows |= ((np.arange(1 << s) >> i) & 1) << q
-    return u[np.ix_(rows, rows)]
+from .test_qsvt import _system_block_from_qiskit as _qiskit_block  # qiskit's Operator
 
 
 def _unitary(circ: Circuit) -> np.ndarray:

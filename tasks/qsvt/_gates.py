@@ -52,6 +52,20 @@ def and_unladder(circ: Circuit, controls, work) -> None:
         circ.ccx(accs[i], controls[i + 1], work[i])
 
 
+def pauli_to_z(circ: Circuit, label: str, qubits, undo: bool = False) -> None:
+    """Rotate the X and Y factors of Pauli ``label`` (Qiskit order) on ``qubits`` to Z
+    (H for X, Sdg then H for Y); ``undo`` rotates back."""
+    n = len(label)
+    for q in qubits:
+        if label[n - 1 - q] == "X":
+            circ.h(q)
+        elif label[n - 1 - q] == "Y":
+            if undo:
+                circ.h(q).s(q)
+            else:
+                circ.sdg(q).h(q)
+
+
 def global_phase(circ: Circuit, theta: float, q: int) -> None:
     """Multiply the state by exp(i theta): p(theta) X p(theta) X is exp(i theta) * 1."""
     if theta:

@@ -175,20 +175,12 @@ def exact_evolution(h: PauliSum, t: float) -> BlockEncoding:
         if not support:
             _gates.global_phase(circ, -c * t, 0)
             continue
-        for q in support:
-            if label[n - 1 - q] == "X":
-                circ.h(q)
-            elif label[n - 1 - q] == "Y":
-                circ.sdg(q).h(q)
+        _gates.pauli_to_z(circ, label, support)
         for q in support[1:]:
             circ.cx(q, support[0])
         circ.rz(2 * c * t, support[0])
         for q in reversed(support[1:]):
             circ.cx(q, support[0])
-        for q in support:
-            if label[n - 1 - q] == "X":
-                circ.h(q)
-            elif label[n - 1 - q] == "Y":
-                circ.h(q).s(q)
+        _gates.pauli_to_z(circ, label, support, undo=True)
     res = resources(circ, range(n), (), queries=0)
     return BlockEncoding(circ, tuple(range(n)), (), 1.0, (), res)

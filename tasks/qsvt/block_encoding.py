@@ -139,11 +139,7 @@ def _controlled_pauli(circ: Circuit, label: str, sign: float, controls, n: int) 
             _gates.mcphase(circ, controls, np.pi, range(n))
         return
     t = support[0]
-    for q in support:
-        if label[n - 1 - q] == "X":
-            circ.h(q)
-        elif label[n - 1 - q] == "Y":
-            circ.sdg(q).h(q)
+    _gates.pauli_to_z(circ, label, support)
     for q in support[1:]:
         circ.cx(q, t)
     if sign < 0:  # X Z X = -Z
@@ -153,11 +149,7 @@ def _controlled_pauli(circ: Circuit, label: str, sign: float, controls, n: int) 
         circ.x(t)
     for q in reversed(support[1:]):
         circ.cx(q, t)
-    for q in support:
-        if label[n - 1 - q] == "X":
-            circ.h(q)
-        elif label[n - 1 - q] == "Y":
-            circ.h(q).s(q)
+    _gates.pauli_to_z(circ, label, support, undo=True)
 
 
 def _ladder_pauli(circ: Circuit, label: str, sign: float, controls, work, n: int) -> None:
