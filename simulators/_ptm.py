@@ -269,9 +269,9 @@ class PtmProgram:
             for f in freqs:
                 cols += [np.cos(f * t), np.sin(f * t)]
             bases.append(np.stack(cols, axis=2))  # (batch, gates, basis)
-        for start, size, gate_ids, table in ops:
+        for op, start, size, gate_ids, table in ops:
             if table is None:  # no trigonometric model: its transfer matrices per call
-                out[:, start : start + size] = gate_ids.entries(values)
+                out[:, start : start + size] = op.entries(values)
                 continue
             g, j = where[gate_ids[0]]
             basis = bases[g][:, j, :]
@@ -285,17 +285,17 @@ class PtmProgram:
 
 def _trig_plan(dynamic):
     """The parameterised ops' trigonometric models gathered for ``PtmProgram.entries``
-    (an op without one is kept as itself, with table None)."""
+    (an op without one gets table None and is evaluated per call)."""
     gates, ops = [], []
     for op, start, size in dynamic:
         model = op._trig()
         if model is None:
-            ops.append((start, size, op, None))
+            ops.append((op, start, size, (), None))
             continue
         own, table = model
         ids = tuple(range(len(gates), len(gates) + len(own)))
         gates.extend(own)
-        ops.append((start, size, ids, table))
+        ops.append((op, start, size, ids, table))
     groups: dict[tuple, list[int]] = {}
     where = []
     for gid, (_, freqs) in enumerate(gates):

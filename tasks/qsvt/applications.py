@@ -26,6 +26,7 @@ from qworkbench import PauliSum
 from qworkbench._memory import check_allocation
 from tasks.qsvt import _gates
 from tasks.qsvt.block_encoding import BlockEncoding, _real, block_encoding
+from tasks.qsvt.block_encoding import _check_hamiltonian as _hamiltonian
 from tasks.qsvt.phases import solve_phases
 from tasks.qsvt.polynomials import (
     evaluate,
@@ -48,17 +49,6 @@ def _epsilon(value) -> float:
     if not 0 < value < 1:
         raise ValueError(f"epsilon must be in (0, 1), got {value!r}")
     return value
-
-
-def _hamiltonian(h) -> PauliSum:
-    if not isinstance(h, PauliSum):
-        raise TypeError(f"H must be a PauliSum, got {type(h).__name__}")
-    h = h.simplify()
-    if len(h) == 0:
-        raise ValueError("H is zero")
-    if not h.is_hermitian():
-        raise ValueError("H must be Hermitian (real coefficients)")
-    return h
 
 
 def _state(state, n: int) -> np.ndarray:
