@@ -25,11 +25,8 @@ import sys
 import torch
 from torch import nn
 
-try:  # run as a script or as a module
-    from benchmarks._timing import timeit
-except ImportError:  # pragma: no cover
-    from _timing import timeit
 from agents.kan import KAN
+from qworkbench.experiments.timing import timeit
 
 SIZES = {"bell": (85, 12), "ghz3": (241, 21), "h2_4q": (1121, 24)}
 BATCHES = (32, 1000)

@@ -14,11 +14,7 @@ import os
 import numpy as np
 
 from qworkbench import Circuit, Parameter, PauliSum
-
-try:  # run as a script or as a module
-    from benchmarks._timing import timeit
-except ImportError:  # pragma: no cover
-    from _timing import timeit
+from qworkbench.experiments.timing import timeit
 from simulators import get_simulator
 from simulators.noise import NoiseModel
 

@@ -7,7 +7,7 @@ optimizer of qworkbench.optim beside torch's AdamW and the reference packages
 
 Reports final validation loss, optimizer-state bytes and step times; writes
 benchmarks/results/optim.json and a loss-curve plot. Nothing is downloaded. The model,
-training loop and optimizer set-ups live in qworkbench.optim.bench (shared with
+training loop and optimizer set-ups live in qworkbench.experiments.optim_bench (shared with
 ``qwb bench optim``, which runs our methods only unless asked for the references).
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from qworkbench._io import atomic_write
-from qworkbench.optim import bench
+from qworkbench.experiments import optim_bench as bench
 
 
 def main() -> None:

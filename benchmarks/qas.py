@@ -21,7 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from agents.runner import aggregate, bench, format_table  # noqa: E402
+from qworkbench.experiments.qas import bench  # noqa: E402
+from qworkbench.experiments.tables import aggregate, format_table  # noqa: E402
 
 #: the reference implementations' figures on this machine (seconds of CPU per episode,
 #: first success): CRLQAS's qulacs code (noiseless) and KANQAS's code.

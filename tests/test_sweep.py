@@ -1,4 +1,4 @@
-"""Sweeps (agents.sweep, qwb sweep): grid expansion and keys, resume after a kill, a
+"""Sweeps (qworkbench.experiments.sweep, qwb sweep): grid expansion and keys, resume after a kill, a
 failing cell, and the same result lines from local processes and a Dask LocalCluster."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from concurrent.futures import Executor, Future
 
 import pytest
 
-from agents.runner import _cell_key, plot_results
-from agents.sweep import TIMING_FIELDS, expand, load_config, read_results, sweep
+from qworkbench.experiments.plots import plot_results
+from qworkbench.experiments.results import cell_key as _cell_key
+from qworkbench.experiments.sweep import TIMING_FIELDS, expand, load_config, read_results, sweep
 
 GRID = {"tasks": ["bell"], "agents": ["random", "dqn"], "seeds": 1, "episodes": 3}
 
@@ -111,7 +112,7 @@ def _dies_once(cell):
     import os
     from pathlib import Path
 
-    from agents.sweep import run_cell
+    from qworkbench.experiments.sweep import run_cell
 
     marker = Path(cell["hyper"]["marker"])
     if cell["agent"] == "dqn" and not marker.exists():
@@ -223,7 +224,7 @@ def _reference_adamw_loss(text: str, cell: dict) -> float:
     import torch
     import torch.nn.functional as F
 
-    from qworkbench.optim.bench import Decoder
+    from qworkbench.experiments.optim_bench import Decoder
 
     vocab = sorted(set(text))
     data = torch.tensor([vocab.index(c) for c in text])
@@ -295,7 +296,7 @@ def test_optim_grid_lines_resume_and_torch_reference(tmp_path):
 
 def test_optim_galore_cell_matches_galore_torch(tmp_path):
     galore_torch = pytest.importorskip("galore_torch")
-    from qworkbench.optim import bench
+    from qworkbench.experiments import optim_bench as bench
 
     corpus = _corpus(tmp_path / "corpus.txt")
     cell = expand({"kind": "optim", "optimizer": "galore_adamw", "lr": 3e-3, "rank": 4,
@@ -405,7 +406,7 @@ def test_duplicate_grid_values_give_one_cell_each(tmp_path):
     line = (out / "results.jsonl").read_text()
     (out / "results.jsonl").write_text(line + line)
     plot_results(out)
-    from agents.runner import aggregate
+    from qworkbench.experiments.tables import aggregate
 
     rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert [r["seeds"] for r in aggregate(rows)] == [1]

@@ -1,4 +1,5 @@
-"""Peer simulators for the benchmarks, each built from the same qworkbench circuit.
+"""Peer simulators for the benchmarks (qiskit-aer, PennyLane lightning.qubit, qulacs), each
+built from the same qworkbench circuit.
 
 Every ``prepare_*`` returns a zero-argument callable that simulates the circuit once
 and returns <Z_0>, so each peer does the whole simulation and nothing else is timed.

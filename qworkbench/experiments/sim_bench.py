@@ -5,7 +5,10 @@ qulacs, side by side in one process; medians of repeated runs, reported as ratio
     python benchmarks/statevector.py --sizes 16 20 --qas  # a subset
 
 Writes a JSON file of rows (``--out``) and prints Markdown tables for BENCHMARKS.md.
+``benchmarks/statevector.py`` and ``qwb bench sim`` both call :func:`main`.
 """
+
+# ruff: noqa: B023 - the benchmark closures are called inside the loop that defines them
 
 from __future__ import annotations
 
@@ -19,13 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from qworkbench import Circuit, Parameter, PauliSum
-
-try:  # run as a script or as a module
-    from benchmarks import _peers
-    from benchmarks._timing import timeit
-except ImportError:  # pragma: no cover
-    import _peers
-    from _timing import timeit
+from qworkbench.experiments import peers
+from qworkbench.experiments.timing import timeit
 
 
 @dataclass(frozen=True)
@@ -97,18 +95,18 @@ def layered_suite(sizes, precisions, layers: int, repeats: int) -> list[Row]:
         for precision in precisions:
             itemsize = 16 if precision == "double" else 8
             traffic = 2 * itemsize * (1 << n) * len(circuit)  # one read+write per gate
-            peers = {
-                "qworkbench (fusion 2)": lambda: _peers.prepare_ours(circuit, precision, 2),
-                "qworkbench (fusion 3)": lambda: _peers.prepare_ours(circuit, precision, 3),
-                "qworkbench (no fusion)": lambda: _peers.prepare_ours(circuit, precision, 0),
-                "qiskit-aer (fusion)": lambda: _peers.prepare_aer(circuit, precision, True),
-                "qiskit-aer (no fusion)": lambda: _peers.prepare_aer(circuit, precision, False),
-                "lightning.qubit": lambda: _peers.prepare_lightning(circuit, precision),
-                "qulacs": lambda: _peers.prepare_qulacs(circuit, precision),
-                "qulacs (fusion 2)": lambda: _peers.prepare_qulacs(circuit, precision, 2),
+            makers = {
+                "qworkbench (fusion 2)": lambda: peers.prepare_ours(circuit, precision, 2),
+                "qworkbench (fusion 3)": lambda: peers.prepare_ours(circuit, precision, 3),
+                "qworkbench (no fusion)": lambda: peers.prepare_ours(circuit, precision, 0),
+                "qiskit-aer (fusion)": lambda: peers.prepare_aer(circuit, precision, True),
+                "qiskit-aer (no fusion)": lambda: peers.prepare_aer(circuit, precision, False),
+                "lightning.qubit": lambda: peers.prepare_lightning(circuit, precision),
+                "qulacs": lambda: peers.prepare_qulacs(circuit, precision),
+                "qulacs (fusion 2)": lambda: peers.prepare_qulacs(circuit, precision, 2),
             }
             reps = repeats if n < 24 else max(1, repeats // 2)
-            for name, make in peers.items():
+            for name, make in makers.items():
                 fn = make()
                 if fn is None:
                     continue
@@ -280,8 +278,9 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str | None = None) -> None:
+    """Run the benchmark with command-line arguments ``argv`` (default ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[16, 20, 22, 24, 26])
     parser.add_argument("--precisions", nargs="*", default=["double", "single"])
     parser.add_argument("--layers", type=int, default=10)
@@ -289,7 +288,7 @@ def main() -> None:
     parser.add_argument("--qas", action="store_true", help="run only the QAS workload")
     parser.add_argument("--no-qas", action="store_true", help="skip the QAS workload")
     parser.add_argument("--out", default="benchmarks/results/statevector.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores")
     for precision, dtype in (("double", np.complex128), ("single", np.complex64)):
@@ -306,7 +305,3 @@ def main() -> None:
         json.dump([asdict(r) for r in rows], fh, indent=1)
     os.replace(tmp, args.out)
     print(markdown(rows))
-
-
-if __name__ == "__main__":
-    main()
