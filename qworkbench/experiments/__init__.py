@@ -12,7 +12,7 @@ Modules (each imported on its own; this package imports none of them):
 - :mod:`~qworkbench.experiments.tables` -- Markdown and CSV tables of results.
 - :mod:`~qworkbench.experiments.plots` -- figures of runs, benchmarks and sweeps.
 - :mod:`~qworkbench.experiments.optim_bench` -- ``qwb bench optim``: a small character
-  model trained with each optimizer.
+  model (:mod:`~qworkbench.experiments.optim_model`) trained with each optimizer.
 - :mod:`~qworkbench.experiments.sim_bench`, :mod:`~qworkbench.experiments.peers`,
   :mod:`~qworkbench.experiments.timing` -- ``qwb bench sim``: our statevector simulator
   against its peers.
