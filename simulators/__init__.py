@@ -23,7 +23,13 @@ def _density_matrix(**options):
     return DensityMatrixSimulator(**options)
 
 
-def _stabilizer(**options):
+def _stabilizer(engine: str = "stim", **options):
+    if engine == "frames":  # our Pauli-frame sampler (simulators/frames.py)
+        from simulators.frames import FrameSimulator
+
+        return FrameSimulator(**options)
+    if engine != "stim":
+        raise ValueError(f"stabilizer engine must be 'stim' or 'frames', got {engine!r}")
     from simulators.stabilizer import StabilizerSimulator
 
     return StabilizerSimulator(**options)

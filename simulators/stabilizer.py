@@ -17,8 +17,8 @@ from qworkbench._seed import int_seed
 from qworkbench.circuit._analysis import first_non_clifford
 from qworkbench.circuit._stim import append_operation
 from qworkbench.errors import NotCliffordError
+from simulators._common import as_pauli_sum, check_shots
 from simulators.noise import NoiseModel
-from simulators.statevector import as_pauli_sum, check_shots
 
 __all__ = ["StabilizerSimulator", "AutoSimulator"]
 
@@ -142,12 +142,16 @@ class StabilizerSimulator:
                 self._layouts.pop(next(iter(self._layouts)))
         circuit, clbits = layout
         program, _ = self._program(circuit)
-        bits = program.compile_sampler(seed=int_seed(seed)).sample(int(shots))
+        bits = self._sample_program(program, shots, seed)
         if np.array_equal(clbits, np.arange(circuit.num_clbits)):
             return bits
         columns = np.zeros((int(shots), circuit.num_clbits), dtype=bool)
         columns[:, clbits] = bits  # a later measurement into the same clbit wins
         return columns
+
+    def _sample_program(self, program, shots: int, seed) -> np.ndarray:
+        """Measurement samples of a stim.Circuit (the frames engine overrides this)."""
+        return program.compile_sampler(seed=int_seed(seed)).sample(int(shots))
 
     def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:
         """Counts (clbit 0 / qubit 0 rightmost) from Stim's compiled sampler."""
