@@ -11,6 +11,7 @@ import math
 import time
 from pathlib import Path
 
+from agents.runner import run
 from qworkbench._io import atomic_write
 from qworkbench.experiments.results import append_result, cell_key, read_results
 from qworkbench.experiments.tables import aggregate, format_table, to_csv
@@ -59,7 +60,6 @@ def bench(tasks, agents, seeds: int = 3, episodes: int = 200, out="runs/qas-benc
         for t in tasks for a in agents for s in range(seeds)
     ]  # fmt: skip
     import tasks as registry
-    from agents.runner import run
 
     kinds = {t: registry.get_task(t).kind for t in tasks}
     # the curriculum of crlqas is defined on energies: state tasks have no such cell
