@@ -3,8 +3,10 @@ and checkpoints that make ``--resume`` after a kill reproduce the uninterrupted 
 
 A run directory holds ``config.json``, ``episodes.jsonl`` (one JSON line per episode:
 ``episode reward energy error|fidelity threshold gates cnots depth success seconds``),
-``best_circuit.qasm`` and ``checkpoint.pt`` (networks, optimizer, replay, curriculum
-and every RNG state), all written atomically.
+``evaluations.jsonl`` (one line per greedy evaluation: ``episode solved error|fidelity
+gates cnots depth seconds``, see :meth:`Agent.evaluate`), ``best_circuit.qasm`` and
+``checkpoint.pt`` (networks, optimizer, replay, curriculum and every RNG state), all
+written atomically.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ class Agent:
         self._best: tuple | None = None  # (key, circuit, record)
         self._env_seeded = False
         self.elite: list[tuple[tuple, list]] = []
+        self.evaluations: list[dict] = []
+        self._eval_env: tuple[int, QASEnv] | None = None
 
     # -- to override ----------------------------------------------------------------------
     def act(self, obs: np.ndarray, mask: np.ndarray, explore: bool = True) -> int:
@@ -136,6 +140,64 @@ class Agent:
         self._keep_elite(record)
         return record
 
+    # -- greedy evaluation ----------------------------------------------------------------
+    def _evaluation_env(self) -> QASEnv:
+        """A copy of the training env for greedy episodes: the same task, gates and
+        actions, no curriculum and no halting, ending at the success criterion."""
+        if self._eval_env is None or self._eval_env[0] != id(self.env):
+            extra = [a for a in self.env.actions if len(a.gates) > 1]
+            env = self.env.with_actions(extra, random_halt=False, threshold=None, seed=0)
+            self._eval_env = (id(self.env), env)
+        return self._eval_env[1]
+
+    def evaluate(self, episodes: int = 1) -> dict:
+        """Run the greedy policy (epsilon 0) for ``episodes`` episodes on a copy of the
+        env, without touching training: no replay, epsilon, curriculum, log or RNG stream
+        of training changes (the agent's and torch's RNG states are restored).
+
+        Returns the best of the episodes: ``solved`` (chemical accuracy / the target
+        fidelity), ``error`` and ``energy`` or ``fidelity``, ``gates``, ``cnots``,
+        ``depth``, ``qasm`` (the greedy circuit, angles bound), ``solved_share`` over the
+        episodes, ``episode`` (episodes trained so
+        far) and ``seconds`` (training wall-clock so far). The random agent's "policy" is
+        a random episode.
+        """
+        if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+            raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+        env = self._evaluation_env()
+        rng_state = self.rng.bit_generator.state
+        torch_state = torch.get_rng_state()
+        results = []
+        try:
+            for _ in range(episodes):
+                obs, info = env.reset()
+                done = False
+                while not done:
+                    action = self.act(obs, info["action_mask"], explore=False)
+                    obs, _, terminated, truncated, info = env.step(action)
+                    done = terminated or truncated
+                result = {"solved": bool(info["success"]), "gates": info["gates"],
+                          "cnots": info["cnots"], "depth": info["depth"],
+                          "qasm": env.circuit(bound=True).to_qasm(version=2)}  # fmt: skip
+                if env.kind == "energy":
+                    result.update(error=info["error"], energy=info["energy"])
+                else:
+                    result["fidelity"] = info["fidelity"]
+                results.append(result)
+        finally:
+            self.rng.bit_generator.state = rng_state
+            torch.set_rng_state(torch_state)
+
+        def rank(r):
+            score = r["error"] if env.kind == "energy" else -r["fidelity"]
+            return (not r["solved"], r["gates"] if r["solved"] else score)
+
+        best = dict(min(results, key=rank))
+        best["solved_share"] = sum(r["solved"] for r in results) / len(results)
+        best["episode"] = self.episode
+        best["seconds"] = sum(r.get("seconds", 0.0) for r in self.log)
+        return best
+
     def _keep_elite(self, record: dict, size: int = 50) -> None:
         """The ``size`` best final circuits of all episodes, as gate tokens (the input
         of gadget mining): successes first, then by error / fidelity."""
@@ -169,6 +231,7 @@ class Agent:
         run_dir=None,
         checkpoint_every: int = 25,
         resume: bool = False,
+        eval_every: int | None = None,
     ) -> list[dict]:
         """Train until ``episodes`` episodes in total have run; returns the log.
 
@@ -179,6 +242,9 @@ class Agent:
             checkpoint_every: episodes between checkpoints (and at the end).
             resume: continue from ``run_dir``'s checkpoint; the log is cut back to it, so
                 the finished log equals an uninterrupted run's.
+            eval_every: run :meth:`evaluate` every this many episodes and at the end
+                (kept in ``self.evaluations`` and ``evaluations.jsonl``); default
+                ``max(10, episodes // 20)``; 0 turns it off.
         """
         if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
             raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
@@ -190,6 +256,10 @@ class Agent:
             raise ValueError(
                 f"checkpoint_every must be a positive integer, got {checkpoint_every!r}"
             )
+        if eval_every is None:
+            eval_every = max(10, episodes // 20)
+        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 0:
+            raise ValueError(f"eval_every must be a non-negative integer, got {eval_every!r}")
         run = None if run_dir is None else Path(run_dir)
         if run is not None:
             run.mkdir(parents=True, exist_ok=True)
@@ -206,6 +276,8 @@ class Agent:
             atomic_write(run / "config.json", json.dumps(self.full_config(), indent=2))
             lines = [json.dumps({k: _jsonable(v) for k, v in r.items()}) for r in self.log]
             atomic_write(run / "episodes.jsonl", "".join(line + "\n" for line in lines))
+            lines = [json.dumps({k: _jsonable(v) for k, v in r.items()}) for r in self.evaluations]
+            atomic_write(run / "evaluations.jsonl", "".join(line + "\n" for line in lines))
             if self.episode == 0:
                 self.save_checkpoint(run)  # a kill before the first periodic one resumes
         log_file = None if run is None else open(run / "episodes.jsonl", "a")  # noqa: SIM115
@@ -220,6 +292,9 @@ class Agent:
                     log_file.write(json.dumps({k: _jsonable(v) for k, v in record.items()}) + "\n")
                     log_file.flush()
                 stop = callback is not None and callback(record) is False
+                last = stop or self.episode >= episodes
+                if eval_every and (self.episode % eval_every == 0 or last):
+                    self._record_evaluation(run)
                 if run is not None and (self.episode % checkpoint_every == 0 or stop):
                     self.save_checkpoint(run)
                 if stop:
@@ -231,6 +306,15 @@ class Agent:
         if run is not None:
             self.save_checkpoint(run)
         return self.log
+
+    def _record_evaluation(self, run: Path | None) -> None:
+        if self.evaluations and self.evaluations[-1]["episode"] == self.episode:
+            return
+        result = self.evaluate()
+        self.evaluations.append(result)
+        if run is not None:
+            with open(run / "evaluations.jsonl", "a") as f:
+                f.write(json.dumps({k: _jsonable(v) for k, v in result.items()}) + "\n")
 
     # -- results --------------------------------------------------------------------------
     @property
@@ -267,6 +351,7 @@ class Agent:
             "env": self.env.state_dict(),
             "env_seeded": self._env_seeded,
             "elite": self.elite,
+            "evaluations": self.evaluations,
             "agent": self.agent_state(),
         }
 
@@ -283,6 +368,7 @@ class Agent:
         self.env.load_state_dict(state["env"])
         self._env_seeded = state["env_seeded"]
         self.elite = [(tuple(k), list(g)) for k, g in state.get("elite", [])]
+        self.evaluations = [dict(e) for e in state.get("evaluations", [])]
         self.load_agent_state(state["agent"])
 
     def save_checkpoint(self, run_dir) -> None:

@@ -16,24 +16,20 @@ from torch import nn
 
 from agents.base import Agent
 from agents.curriculum import PAPER_PRESETS, MovingThreshold
+from agents.presets import FAST, PAPER_DEFAULT, PRESET_NAMES, resolve
 from agents.replay import EpsilonSchedule, NStepAccumulator, ReplayBuffer
+from qworkbench import Circuit
 
 __all__ = ["DQNAgent", "CRLQASAgent", "PRESETS", "mlp"]
 
-#: hyperparameters per preset. ``paper`` is CRLQAS's; ``fast`` is sized so that an H2 run
+#: hyperparameters per preset for a task without a reference configuration; ``paper``
+#: resolves per task (:mod:`agents.presets`), ``fast`` is sized so that an H2 run
 #: finishes in minutes on two CPU cores.
+_BASE = dict(train_every=1, optimizer="adam")
 PRESETS = {
-    "fast": dict(
-        hidden=(128, 128), batch_size=64, replay_size=10_000, target_sync=200, lr=1e-3,
-        eps_decay=0.9995, eps_end=0.05, n_step=3, learning_starts=64, train_every=1,
-        optimizer="adam",
-    ),
-    "paper": dict(
-        hidden=(1000,) * 5, batch_size=1000, replay_size=20_000, target_sync=500, lr=1e-4,
-        eps_decay=0.99995, eps_end=0.05, n_step=1, learning_starts=1000, train_every=1,
-        optimizer="adam",
-    ),
-}  # fmt: skip
+    "fast": {**FAST, **_BASE},
+    "paper": {**PAPER_DEFAULT, **_BASE},
+}
 
 
 def mlp(sizes, activation=nn.LeakyReLU) -> nn.Sequential:
@@ -59,18 +55,25 @@ class DQNAgent(Agent):
     name = "dqn"
 
     def __init__(self, env, preset: str = "fast", seed=None, gamma: float | None = None, **hyper):
-        if preset not in PRESETS:
+        if preset not in PRESET_NAMES:
             raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
         settings = dict(PRESETS[preset])
+        # the preset's values for this task (agents.presets), then the caller's overrides
+        resolved = resolve(getattr(env.task, "name", ""), self.name, preset).agent
         own = {k: hyper.pop(k) for k in list(hyper) if k in settings or k in self._extra_hyper()}
         unknown = sorted(hyper)
         if unknown:
-            raise ValueError(f"unknown hyperparameter(s) for {self.name!r}: {unknown}")
-        settings.update({k: v for k, v in own.items() if k in settings})
+            raise ValueError(
+                f"unknown hyperparameter(s) for {self.name!r}: {unknown}; known: "
+                f"{', '.join(self.known_hyper())}"
+            )
+        for source in (resolved, own):
+            settings.update({k: v for k, v in source.items() if k in settings})
         super().__init__(env, seed=seed)
         self.preset = preset
         self.hyper = settings
-        self.extra = {k: v for k, v in own.items() if k not in settings}
+        self.extra = {k: v for k, v in resolved.items() if k in self._extra_hyper()}
+        self.extra.update({k: v for k, v in own.items() if k not in settings})
         self.gamma = 0.005 ** (1 / env.max_gates) if gamma is None else float(gamma)
         if not 0 < self.gamma <= 1:
             raise ValueError(f"gamma must lie in (0, 1], got {self.gamma}")
@@ -103,6 +106,11 @@ class DQNAgent(Agent):
     @staticmethod
     def _extra_hyper() -> tuple[str, ...]:
         return ()
+
+    @classmethod
+    def known_hyper(cls) -> list[str]:
+        """The hyperparameter names this agent accepts (``--hyper KEY=VALUE``)."""
+        return sorted({*PRESETS["fast"], *cls._extra_hyper(), "gamma"})
 
     def build_network(self, n_in: int, n_out: int) -> nn.Module:
         return mlp([n_in, *self.hyper["hidden"], n_out])
@@ -186,9 +194,11 @@ class CRLQASAgent(DQNAgent):
     """Double DQN with CRLQAS's moving-threshold curriculum attached to the env.
 
     Curriculum hyperparameters: ``shift_every`` (G), ``delta``, ``successes`` (K),
-    ``threshold`` (the starting one; default halfway between the empty circuit's energy
-    and the exact energy, measured from E_LB). ``paper``: G = 500, delta = 5e-4, K = 25 up to
-    4 qubits, 2000 / 1e-3 / 50 above; ``fast``: G = 50, the same delta, K = 5.
+    ``threshold`` (the starting one, measured from E_LB; default a tenth of the way from
+    the exact energy to the empty circuit's). On state tasks (Bell, GHZ) the infidelity
+    1 - F plays the energy (E_LB = 0), so the episode ends once 1 - F is below the
+    threshold. ``paper``: G = 500, delta = 5e-4, K = 25 up to
+    4 qubits, 2000 / 1e-3 / 50 above; ``fast``: G = 50, the same delta, K = 2.
     """
 
     name = "crlqas"
@@ -199,20 +209,23 @@ class CRLQASAgent(DQNAgent):
 
     def __init__(self, env, preset: str = "fast", seed=None, **hyper):
         super().__init__(env, preset=preset, seed=seed, **hyper)
-        if env.kind != "energy":
-            raise ValueError(
-                f"crlqas's curriculum needs an energy task; {env.task.name!r} is a state task"
-            )
         size = "small" if env.n <= 4 else "large"
         g, delta, k = PAPER_PRESETS[size]
-        if preset == "fast":
-            g, k = 50, 5
+        if preset == "fast":  # K x max_reductions (20) well inside G: the threshold
+            g, k = 50, 2  # reaches E_best between shifts, so HF-level circuits stop paying
         extra = self.extra
-        # default start: halfway between the empty circuit's energy and the exact energy
-        start = 0.5 * (env.empty_energy + env.exact_energy) - env.lower_bound
+        if env.kind == "energy":
+            lower, empty, exact = env.lower_bound, env.empty_energy, env.exact_energy
+        else:  # state tasks: the infidelity 1 - F, bounded below by 0
+            lower, exact = 0.0, 0.0
+            empty = 1.0 - env._fidelity_of(Circuit(env.n), np.zeros(0))
+        # default start: a tenth of the way from the exact value to the empty circuit's
+        # (the reference's accept_err puts H2's first threshold 0.16 Ha above the exact
+        # energy, 9% of the way); halfway let one-gate circuits end every episode
+        start = exact + 0.1 * (empty - exact) - lower
         curriculum = MovingThreshold(
             threshold=float(extra.get("threshold", start)),
-            lower_bound=env.lower_bound,
+            lower_bound=lower,
             delta=float(extra.get("delta", delta)),
             shift_every=int(extra.get("shift_every", g)),
             successes=int(extra.get("successes", k)),

@@ -104,7 +104,8 @@ class GadgetAgent(Agent):
         return make_agent(self.settings["base"], hard_env, preset=self.preset, seed=self.seed,
                           **self.base_hyper)  # fmt: skip
 
-    def train(self, episodes, callback=None, run_dir=None, checkpoint_every=25, resume=False):
+    def train(self, episodes, callback=None, run_dir=None, checkpoint_every=25, resume=False,
+              eval_every=None):  # fmt: skip
         """Mine gadgets (once; saved as ``gadgets.json`` in ``run_dir``), then train on
         the hard task with them for ``episodes`` episodes."""
         path = None if run_dir is None else Path(run_dir) / "gadgets.json"
@@ -117,7 +118,9 @@ class GadgetAgent(Agent):
                     atomic_write(path, json.dumps([g.to_json() for g in self.gadgets], indent=2))
             self.inner = self._hard_agent()
         log = self.inner.train(episodes, callback=callback, run_dir=run_dir,
-                               checkpoint_every=checkpoint_every, resume=resume)  # fmt: skip
+                               checkpoint_every=checkpoint_every, resume=resume,
+                               eval_every=eval_every)  # fmt: skip
+        self.evaluations = self.inner.evaluations
         if run_dir is not None:  # the run's config is the gadget agent's, the base nested
             config = {**self.full_config(), "base_agent": self.inner.config()}
             atomic_write(Path(run_dir) / "gadget_config.json", json.dumps(config, indent=2))
@@ -130,6 +133,12 @@ class GadgetAgent(Agent):
         if self.inner is None:
             raise RuntimeError("train the gadget agent first (gadgets are mined in train)")
         return self.inner.run_episode(explore=explore)
+
+    def evaluate(self, episodes: int = 1) -> dict:
+        """The hard-task agent's greedy evaluation (after :meth:`train`)."""
+        if self.inner is None:
+            raise RuntimeError("train the gadget agent first (gadgets are mined in train)")
+        return self.inner.evaluate(episodes)
 
     @property
     def best_circuit(self):

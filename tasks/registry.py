@@ -164,6 +164,8 @@ _LIH_SIGMA = (2, (1, 2, 5))
 #: name -> factory(**options) -> Task
 TASKS: dict[str, Callable[..., Task]] = {
     "h2": _molecular("h2", "H2", 0.735, "H2, Jordan-Wigner"),
+    # CRLQAS's H2-4q: 0.70 A (its configuration's geometry H 0 0 +-0.35)
+    "h2_070": _molecular("h2_070", "H2", 0.70, "H2, Jordan-Wigner (CRLQAS geometry)"),
     "h2_2q": _molecular(
         "h2_2q", "H2", 0.7414, "H2, parity mapping + two-qubit reduction",
         mapping="parity", two_qubit_reduction=True,
