@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 # opcodes (shared with _frames_gpu.py's CUDA source through frames.py)
 OP_H, OP_S, OP_SX, OP_G1 = 0, 1, 2, 3  # x<->z, z^=x, x^=z, any 2x2 (a = matrix bits)
@@ -77,7 +77,7 @@ def _uniform(rng, c):
     return np.float64((_next(rng, c) >> np.uint64(11)) + _U1) * (1.0 / 9007199254740992.0)
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _pick(rng, c, ftab, a, b):
     """Index into the outcome table slice [a, b) (cumulative probabilities)."""
     if b - a == 1:
@@ -94,7 +94,7 @@ def _mask(m, bit):
     return _ONES if (m >> bit) & 1 else np.uint64(0)
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _gates(code, t0, t1, a, targets, x, z, W):
     """Unitary ops: conjugate every column's frame, signs dropped."""
     if code == OP_H:
@@ -152,7 +152,7 @@ def _gates(code, t0, t1, a, targets, x, z, W):
                 z[qb, c] = (v0 & m[12]) ^ (v1 & m[13]) ^ (v2 & m[14]) ^ (v3 & m[15])
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _gauge(basis, q, x, z, rng, c):
     """Randomize the frame component a ``basis`` eigenstate does not see."""
     r = _next(rng, c)
@@ -165,14 +165,14 @@ def _gauge(basis, q, x, z, rng, c):
         z[q, c] ^= r
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _reset(basis, q, x, z, rng, c):
     x[q, c] = 0
     z[q, c] = 0
     _gauge(basis, q, x, z, rng, c)
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _apply_pauli(code, qa, qb, bit, x, z, c):
     if code & 1:
         x[qa, c] ^= bit
@@ -296,7 +296,7 @@ def run_columns(prog, fprog, targets, ftab, itab, x, z, ring, rng, words, refw, 
         pc += 1
 
 
-@njit(inline="always")
+@njit(cache=True)
 def _transpose64(A):
     """In place: bit j of A[i] <-> bit i of A[j] (a 64x64 bit-matrix transpose)."""
     j = 32
@@ -338,17 +338,19 @@ def emit(words, row0, nrows, out, shot0, nshots, packed):
                         row[blk * 64 + j] = np.uint8((v >> np.uint64(j)) & _U1)
 
 
-@njit(parallel=True, cache=True)
-def sample_words(prog, fprog, targets, ftab, itab, nq, ring_size, nwords, refw, keep_m,
-                 ndet, shots, chunk_cols, seed, out_a, nrows_a, out_b, packed):  # fmt: skip
-    """Sample ``shots`` shots, chunk_cols columns per task, in parallel over chunks.
+@njit(cache=True, nogil=True)
+def sample_words(
+    prog, fprog, targets, ftab, itab, nq, ring_size, nwords, refw, keep_m,
+    ndet, shots, chunk_cols, seed, out_a, nrows_a, out_b, packed, ch0, ch1,
+):  # fmt: skip
+    """Sample the shots of chunks [ch0, ch1) (chunk_cols 64-shot columns each).
 
     Rows [0, nrows_a) of each chunk's words go to ``out_a``; the rows after them (the
-    observables, when separated) to ``out_b``.
+    observables, when separated) to ``out_b``. Releases the GIL: the caller runs
+    disjoint chunk ranges on threads.
     """
     ncols = (shots + 63) // 64
-    nchunks = (ncols + chunk_cols - 1) // chunk_cols
-    for ch in prange(nchunks):
+    for ch in range(ch0, ch1):
         col0 = ch * chunk_cols
         W = min(chunk_cols, ncols - col0)
         x = np.empty((nq, W), np.uint64)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -307,7 +309,7 @@ class FrameSimulator(StabilizerSimulator):
     Args:
         device: "cpu", "gpu" (CuPy and a CUDA GPU) or "auto" (the GPU when present).
         noise: a Pauli NoiseModel applied to our Circuits (Stim circuits carry their own).
-        num_threads: Numba threads on the CPU (default: Numba's setting).
+        num_threads: CPU threads (default: every core).
         max_memory: bytes the outputs may take (default: the memory available).
     """
 
@@ -410,18 +412,25 @@ class FrameSimulator(StabilizerSimulator):
 
 
 def _cpu_sample(prog, shots, seed, outs, nrows_a, nwords, refw, keep_m, packed, num_threads):
-    import numba
+    """Chunks of 64-shot columns sized to stay in cache, spread over threads (the
+    kernel releases the GIL)."""
+    threads = max(1, int(num_threads or os.cpu_count() or 1))
+    ncols = (shots + 63) // 64
+    per_col = (2 * prog.num_qubits + prog.ring_size + nwords) * 8 + 32
+    chunk = max(1, min(256, (1 << 19) // per_col, -(-ncols // threads)))
+    nchunks = -(-ncols // chunk)
+    out_b = outs[1] if len(outs) > 1 else outs[0][:, :0]
 
-    threads = numba.get_num_threads()
-    if num_threads is not None:
-        numba.set_num_threads(int(num_threads))
-    try:
-        ncols = (shots + 63) // 64
-        per_col = (2 * prog.num_qubits + prog.ring_size + nwords) * 8 + 32
-        chunk = max(1, min(256, (1 << 19) // per_col, -(-ncols // numba.get_num_threads())))
+    def run(ch0, ch1):
         K.sample_words(prog.prog, prog.fprog, prog.targets, prog.ftab, prog.itab,
                        prog.num_qubits, prog.ring_size, nwords, refw, keep_m,
                        prog.num_detectors, shots, chunk, np.uint64(seed), outs[0], nrows_a,
-                       outs[1] if len(outs) > 1 else outs[0], packed)  # fmt: skip
-    finally:
-        numba.set_num_threads(threads)
+                       out_b, packed, ch0, ch1)  # fmt: skip
+
+    if threads == 1 or nchunks == 1:
+        run(0, nchunks)
+        return
+    bounds = np.linspace(0, nchunks, min(threads, nchunks) + 1).astype(int)
+    with ThreadPoolExecutor(len(bounds) - 1) as pool:
+        for f in [pool.submit(run, a, b) for a, b in zip(bounds[:-1], bounds[1:])]:
+            f.result()
