@@ -337,3 +337,60 @@ def test_gpu_matches_cpu_bit_for_bit():
                 cpu.sample_measurements(c, shots, seed=4, bit_packed=True),
                 gpu.sample_measurements(c, shots, seed=4, bit_packed=True),
             )
+
+
+def _host_twin(c: stim.Circuit, shots: int, seed: int, measurements: bool, tmp_path):
+    """The CUDA source of _frames_gpu compiled for the host (-DFRAMES_HOST) and run on
+    all columns: what the GPU computes, checkable without a GPU."""
+    import ctypes
+    import shutil
+    import subprocess
+
+    from simulators import _frames_gpu
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    src, lib_path = tmp_path / "frames.c", tmp_path / "frames.so"
+    src.write_text(_frames_gpu.CUDA_SOURCE)
+    subprocess.run([cc, "-O1", "-shared", "-fPIC", "-DFRAMES_HOST", "-o", str(lib_path),
+                    str(src), "-lm"], check=True)  # fmt: skip
+    lib = ctypes.CDLL(str(lib_path))
+    prog = compile_frames(c)
+    ncols = (shots + 63) // 64
+    nq = prog.num_qubits
+    if measurements:
+        nwords = nrows = prog.num_measurements
+        ref = np.asarray(c.reference_sample(), dtype=bool)
+        refw = np.where(ref, np.uint64(2**64 - 1), np.uint64(0)).astype(np.uint64)
+    else:
+        nwords = nrows = prog.num_detectors + prog.num_observables
+        refw = np.zeros(1, np.uint64)
+    x, z = np.empty((nq, ncols), np.uint64), np.empty((nq, ncols), np.uint64)
+    ring = np.zeros((prog.ring_size, ncols), np.uint64)
+    words = np.empty((max(nwords, 1), ncols), np.uint64)
+    out = np.zeros((shots, nrows), np.uint8)
+    p = [a.ctypes.data_as(ctypes.c_void_p) for a in
+         (prog.prog, prog.fprog, prog.targets, prog.ftab, prog.itab, refw, x, z, ring, words,
+          out)]  # fmt: skip
+    L, U = ctypes.c_longlong, ctypes.c_ulonglong
+    lib.frames_run(L(ncols), L(0), p[0], p[1], L(len(prog.prog)), p[2], p[3], p[4], L(nq),
+                   L(prog.ring_size), L(nwords), p[5], ctypes.c_int(measurements),
+                   L(prog.num_detectors), U(seed), p[6], p[7], p[8], p[9])  # fmt: skip
+    lib.frames_emit(p[9], L(ncols), L(0), L(nrows), p[10], L(nrows), L(shots), ctypes.c_int(0))
+    return out.view(np.bool_)
+
+
+def test_cuda_source_matches_the_numba_kernels_bit_for_bit(sim, tmp_path):
+    c = surface(3, 2e-2)
+    c += stim.Circuit(
+        "PAULI_CHANNEL_2(0.1,0,0,0,0.2,0,0,0,0,0.1,0,0,0,0,0.05) 0 1\n"
+        "E(0.3) X0 Y1\nISWAP 0 1\nSQRT_Y 1\nMY(0.1) 0\nMRX 1\nRY 2\nMR 2"
+    )
+    shots = 700
+    twin = _host_twin(c, shots, 12, False, tmp_path)
+    ours = sim.sample_detectors(c, shots, seed=12, separate_observables=False,
+                                append_observables=True)  # fmt: skip
+    np.testing.assert_array_equal(twin, ours)
+    twin = _host_twin(c, shots, 13, True, tmp_path)
+    np.testing.assert_array_equal(twin, sim.sample_measurements(c, shots, seed=13))
