@@ -77,7 +77,7 @@ def _uniform(rng, c):
     return np.float64((_next(rng, c) >> np.uint64(11)) + _U1) * (1.0 / 9007199254740992.0)
 
 
-@njit(cache=True)
+@njit(inline="always")
 def _pick(rng, c, ftab, a, b):
     """Index into the outcome table slice [a, b) (cumulative probabilities)."""
     if b - a == 1:
@@ -152,27 +152,28 @@ def _gates(code, t0, t1, a, targets, x, z, W):
                 z[qb, c] = (v0 & m[12]) ^ (v1 & m[13]) ^ (v2 & m[14]) ^ (v3 & m[15])
 
 
-@njit(cache=True)
-def _gauge(basis, q, x, z, rng, c):
-    """Randomize the frame component a ``basis`` eigenstate does not see."""
-    r = _next(rng, c)
+@njit(inline="always")
+def _collapse(basis, reset, q, x, z, rng, W):
+    """After a measurement (reset=0) or reset (1) of qubit q in ``basis`` (Z, X, Y):
+    randomize, per column, the frame component that basis's eigenstate cannot see."""
+    if reset:
+        for c in range(W):
+            x[q, c] = 0
+            z[q, c] = 0
     if basis == 0:
-        z[q, c] ^= r
+        for c in range(W):
+            z[q, c] ^= _next(rng, c)
     elif basis == 1:
-        x[q, c] ^= r
-    elif basis == 2:
-        x[q, c] ^= r
-        z[q, c] ^= r
+        for c in range(W):
+            x[q, c] ^= _next(rng, c)
+    else:
+        for c in range(W):
+            r = _next(rng, c)
+            x[q, c] ^= r
+            z[q, c] ^= r
 
 
-@njit(cache=True)
-def _reset(basis, q, x, z, rng, c):
-    x[q, c] = 0
-    z[q, c] = 0
-    _gauge(basis, q, x, z, rng, c)
-
-
-@njit(cache=True)
+@njit(inline="always")
 def _apply_pauli(code, qa, qb, bit, x, z, c):
     if code & 1:
         x[qa, c] ^= bit
@@ -214,20 +215,20 @@ def run_columns(prog, fprog, targets, ftab, itab, x, z, ring, rng, words, refw, 
             for i in range(t0, t1):
                 q = targets[i]
                 slot = (m_count + i - t0) & mask
-                for c in range(W):
-                    if a == 0:
+                if a == 0:
+                    for c in range(W):
                         ring[slot, c] = x[q, c]
-                    elif a == 1:
+                elif a == 1:
+                    for c in range(W):
                         ring[slot, c] = z[q, c]
-                    elif a == 2:
+                elif a == 2:
+                    for c in range(W):
                         ring[slot, c] = x[q, c] ^ z[q, c]
-                    else:
+                else:
+                    for c in range(W):
                         ring[slot, c] = 0
-                    if a != 3:
-                        if b:
-                            _reset(a, q, x, z, rng, c)
-                        else:
-                            _gauge(a, q, x, z, rng, c)
+                if a != 3:
+                    _collapse(a, b, q, x, z, rng, W)
             p, inv = fprog[pc, 0], fprog[pc, 1]
             if p > 0.0:
                 n = (t1 - t0) * 64
@@ -246,9 +247,7 @@ def run_columns(prog, fprog, targets, ftab, itab, x, z, ring, rng, words, refw, 
             m_count += t1 - t0
         elif code == OP_RESET:
             for i in range(t0, t1):
-                q = targets[i]
-                for c in range(W):
-                    _reset(a, q, x, z, rng, c)
+                _collapse(a, 1, targets[i], x, z, rng, W)
         elif code in (OP_NOISE1, OP_NOISE2, OP_CORR):
             width = 1 if code == OP_NOISE1 else 2
             n = 64 if code == OP_CORR else (t1 - t0) // width * 64
