@@ -198,12 +198,11 @@ def test_geometric_skipping_follows_the_binomial_law(sim, p):
     z = (total - trials * p) / np.sqrt(trials * p * (1 - p))
     assert abs(z) < 5, z
     # no bias by target or by bit position within a 64-shot word
-    by_bit = m.reshape(-1, 64, n).sum(axis=(0, 2)) if shots % 64 == 0 else None
     by_target = m.sum(axis=0)
-    for counts in (by_target, m[: shots // 64 * 64].reshape(-1, 64, n).sum(axis=(0, 2))):
+    by_bit = m[: shots // 64 * 64].reshape(-1, 64, n).sum(axis=(0, 2))
+    for counts in (by_target, by_bit):
         if counts.sum() >= 5 * len(counts):
             assert chisquare(counts).pvalue > 1e-4
-    del by_bit
     # flips of different shots and targets are independent: per-shot counts are binomial
     if p >= 1e-2:
         per_shot = m.sum(axis=1)
