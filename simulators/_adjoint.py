@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench.circuit import GATES
-from simulators._plan import Plan
+from simulators._plan import Plan, apply_step
 
 __all__ = ["adjoint_gradient"]
 
@@ -21,8 +21,6 @@ def adjoint_gradient(kernels, phi, per_gate: Plan, params, pauli, dtype):
     ``per_gate`` is the circuit's plan without fusion (one step per gate, ``u`` expanded
     to one-angle rotations), so fixed operands come precomputed from the plan cache.
     """
-    from simulators.statevector import apply_step
-
     xs, zs, coeffs = pauli
     batch = len(params)
     lam = kernels.apply_pauli_sum(phi, xs, zs, coeffs)

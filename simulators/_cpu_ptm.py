@@ -25,8 +25,7 @@ import numpy as np
 from numba import njit, prange
 
 from simulators._cpu import _serial
-
-U1, U1_UNITAL, CX, MONO2, DENSE2 = range(5)
+from simulators._generic import CX, DENSE2, U1, U1_UNITAL
 
 _OPTS = {"parallel": True, "cache": True, "fastmath": False, "nogil": True}
 

@@ -3,7 +3,8 @@
 A plan is keyed by the circuit's structure and cached, so the thousands of
 evaluations of one ansatz (VQE, QAS) pay for validation, fusion and fixed-matrix
 products once. Binding turns a (batch, n_params) array into one matrix stack per
-step with vectorised NumPy, without a Python loop over the batch.
+step with vectorised NumPy, without a Python loop over the batch. ``run_plan`` applies
+a plan's steps through the kernel interface (``simulators._kernels``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ from simulators._matrices import (
 )
 from simulators.fusion import fuse_gates
 
-__all__ = ["Gate", "Step", "Plan", "compile_plan", "gates_of", "bind_params"]
+__all__ = [
+    "Gate",
+    "Step",
+    "Plan",
+    "compile_plan",
+    "gates_of",
+    "bind_params",
+    "run_plan",
+    "apply_step",
+]
 
 _PERMUTATIONS = {"x", "cx", "swap"}
 
@@ -253,3 +263,34 @@ def bind_params(values, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray |
             f"params must be finite; parameter {parameters[bad[-1]].name!r} is {arr[tuple(bad)]}"
         )
     return arr.reshape(-1, n), batched
+
+
+# -- running a plan -------------------------------------------------------------------------
+def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, state=None):
+    """Apply every step of ``plan`` to ``state`` (default |0...0>), in place."""
+    if state is None:
+        state = kernels.zero_state(batch, plan.num_qubits, dtype)
+    for step in plan.steps:
+        apply_step(kernels, state, step, step.operand(params), dtype)
+    return state
+
+
+def apply_step(kernels, state, step, operand, dtype, adjoint: bool = False) -> None:
+    """One step (or its inverse with ``adjoint``) on ``state``."""
+    kind = step.kind
+    if kind == "x":
+        kernels.apply_x(state, *step.qubits)
+    elif kind == "cx":
+        kernels.apply_cx(state, *step.qubits)
+    elif kind == "swap":
+        kernels.apply_swap(state, *step.qubits)
+    else:
+        if adjoint:
+            operand = operand.conj() if kind == "diagonal" else operand.conj().swapaxes(-1, -2)
+        operand = kernels.asarray(operand, dtype)
+        if kind == "diagonal":
+            kernels.apply_diagonal(state, step.qubits, operand)
+        elif kind == "controlled":
+            kernels.apply_controlled(state, step.qubits[0], step.qubits[1], operand)
+        else:
+            kernels.apply_matrix(state, step.qubits, operand)

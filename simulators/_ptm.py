@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulators._cpu_ptm import CX, DENSE2, MONO2, U1, U1_UNITAL
+from simulators._generic import CX, DENSE2, MONO2, U1, U1_UNITAL
 from simulators._matrices import batched_matrix
 from simulators._plan import Gate
 

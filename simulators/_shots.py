@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from simulators.statevector import check_shots
+from simulators._common import check_shots
 
 __all__ = ["estimate_expval"]
 

@@ -7,9 +7,9 @@ import numpy as np
 
 from qworkbench import Circuit, PauliSum
 from qworkbench._seed import int_seed
+from simulators._common import as_pauli_sum, check_shots
 from simulators._plan import bind_params
 from simulators._shift import shift_gradient
-from simulators.statevector import as_pauli_sum, check_shots
 
 __all__ = ["AerStatevectorSimulator"]
 

@@ -1,8 +1,10 @@
 """The density-matrix simulator.
 
-On CPU a circuit whose gates and channels act on at most two qubits runs in the
-Pauli basis (``simulators._ptm``: real transfer matrices, one thread per matrix of the
-batch). Otherwise (GPU, 3-qubit ops, one matrix above 10 qubits) rho is a 2n-qubit
+A circuit whose gates and channels act on at most two qubits runs in the Pauli basis
+(``simulators._ptm``: real transfer matrices, one thread per matrix of the batch) where
+the kernels prefer it (``Kernels.prefers_pauli_basis``: on CPU up to 10 qubits, or a
+batch that fills the threads). Otherwise (GPU, 3-qubit ops, one matrix above 10
+qubits) rho is a 2n-qubit
 state on the statevector's kernels: vec(rho)[r + 2**n c] = rho[r, c]; a unitary U on
 qubits qs acts as U on qs (rows) and conj(U) on qs + n (columns); a channel with
 superoperator S (column stacking, ``simulators.noise``) acts on (qs, qs + n).
@@ -22,29 +24,26 @@ from qworkbench import Circuit, PauliSum
 from qworkbench._blas import one_blas_thread
 from qworkbench._memory import check_allocation
 from simulators import _ptm
+from simulators._common import (
+    as_pauli_sum,
+    check_circuit,
+    check_memory,
+    counts_from_probabilities,
+    pauli_arrays,
+    precision_dtype,
+)
 from simulators._kernels import get_kernels
 from simulators._plan import Gate, bind_params, gates_of
 from simulators._shift import shift_gradient
 from simulators.noise import NoiseModel, pauli_weights
-from simulators.statevector import as_pauli_sum, counts_from_probabilities, pauli_arrays
 
 __all__ = ["DensityMatrixSimulator"]
 
-_PRECISIONS = {"double": np.complex128, "single": np.complex64}
 _MAX_QUBITS = 16
 _CHUNK_BYTES = 4 << 20
 _ENGINE_MIN_BATCH = 2  # one matrix alone is faster with every core on each pass
 _ENGINE_MAX_QUBITS = 6  # above, the vectorised step kernels on cache-sized slices win
 _REAL = {"double": np.float64, "single": np.float32}
-# one matrix in the Pauli basis runs on one thread: above this, the superoperator path's
-# passes over all cores win
-_PTM_SINGLE_MAX_QUBITS = 10
-
-
-def _threads() -> int:
-    import numba
-
-    return numba.get_num_threads()
 
 
 @dataclass(frozen=True)
@@ -226,14 +225,13 @@ class DensityMatrixSimulator:
     """
 
     def __init__(self, device="auto", precision="double", noise=None, max_memory=None):
-        if precision not in _PRECISIONS:
-            raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+        dtype = precision_dtype(precision)
         if noise is not None and not isinstance(noise, NoiseModel):
             raise TypeError(f"noise must be a simulators.noise.NoiseModel, got {noise!r}")
         self.kernels = get_kernels(device)
         self.device = self.kernels.name
         self.precision = precision
-        self.dtype = _PRECISIONS[precision]
+        self.dtype = dtype
         self.noise = noise
         self.max_memory = max_memory
         self._cache: dict = {}
@@ -246,44 +244,38 @@ class DensityMatrixSimulator:
 
     # -- the loop ---------------------------------------------------------------------------
     def _run(self, circuit: Circuit, params):
-        if not isinstance(circuit, Circuit):
-            raise TypeError(f"expected a qworkbench Circuit, got {type(circuit).__name__}")
+        check_circuit(circuit, _MAX_QUBITS, "density-matrix")
         n = circuit.num_qubits
-        if n > _MAX_QUBITS:
-            raise ValueError(f"density-matrix simulation supports at most {_MAX_QUBITS} qubits")
         key = circuit.structure_key()
         entry = self._cache.get(key)
         if entry is None:
             gates, parameters = gates_of(circuit, keep_id=True)
             ops = _compile(gates, n, self.noise)
-            ptm = None
-            if hasattr(self.kernels, "run_ptm"):
-                ptm = _ptm.compile_ptm(gates, n, self.noise, len(parameters))
+            # the Pauli-transfer program (None when an op acts on more than 2 qubits)
+            ptm = _ptm.compile_ptm(gates, n, self.noise, len(parameters))
             entry = self._cache[key] = (ops, parameters, _program(ops), ptm)
             if len(self._cache) > 256:
                 self._cache.pop(next(iter(self._cache)))
         ops, parameters, program, ptm = entry
         values, batched = bind_params(params, parameters)
         batch = 1 if values is None else len(values)
-        limit = self.max_memory
-        if limit is None and self.device == "gpu":
-            limit = self.kernels.free_bytes()
-        if ptm is not None and (n <= _PTM_SINGLE_MAX_QUBITS or batch >= _threads()):
+        what = f"{batch} density matrices of {n} qubits"
+        if ptm is not None and self.kernels.prefers_pauli_basis(n, batch):
             # the Pauli basis: a real vector per matrix (see simulators._ptm)
             real = _REAL[self.precision]
             rows, size = ptm.entries_shape(batch)
             nbytes = (batch * 4**n + rows * size) * np.dtype(real).itemsize
-            check_allocation(nbytes, f"{batch} density matrices of {n} qubits", limit)
-            state = np.empty((batch, 4**n), dtype=real)  # the kernel starts it at |0>
+            check_memory(self.kernels, nbytes, what, self.max_memory)
+            state = self.kernels.xp.empty((batch, 4**n), dtype=real)  # run_ptm starts it at |0>
             if ptm.dynamic and values is not None:
                 with one_blas_thread():  # products of 4x4 and 16x16 matrices
                     entries = ptm.entries(values)
             else:
                 entries = ptm.fixed_entries
-            self.kernels.run_ptm(state, n, ptm, np.ascontiguousarray(entries, dtype=real))
-            return _Pauli(state), batched
+            self.kernels.run_ptm(state, n, ptm, self.kernels.asarray(entries, real))
+            return _Pauli(self.kernels.to_numpy(state)), batched
         nbytes = batch * 4**n * np.dtype(self.dtype).itemsize
-        check_allocation(nbytes, f"{batch} density matrices of {n} qubits", limit)
+        check_memory(self.kernels, nbytes, what, self.max_memory)
         state = self.kernels.zero_state(batch, 2 * n, self.dtype)
         if program is not None and batch >= _ENGINE_MIN_BATCH and n <= _ENGINE_MAX_QUBITS:
             # a batch: each density matrix runs start to finish on one thread, in cache

@@ -252,7 +252,7 @@ class QWorkbenchDevice(Device):
 
 
 def _expval_state(sim: StatevectorSimulator, state: np.ndarray, ham: PauliSum) -> float:
-    from simulators.statevector import pauli_arrays
+    from simulators._common import pauli_arrays
 
     batch = sim.kernels.asarray(state[None], sim.dtype)
     return float(sim.kernels.to_numpy(sim.kernels.pauli_expvals(batch, *pauli_arrays(ham)))[0].real)

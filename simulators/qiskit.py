@@ -25,7 +25,8 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
 from qworkbench import Circuit, PauliSum
-from simulators.statevector import StatevectorSimulator, pauli_arrays
+from simulators._common import pauli_arrays
+from simulators.statevector import StatevectorSimulator
 
 __all__ = ["SamplerV2", "EstimatorV2"]
 

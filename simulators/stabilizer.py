@@ -17,8 +17,8 @@ from qworkbench._seed import int_seed
 from qworkbench.circuit._analysis import first_non_clifford
 from qworkbench.circuit._stim import append_operation
 from qworkbench.errors import NotCliffordError
+from simulators._common import as_pauli_sum, check_shots
 from simulators.noise import NoiseModel
-from simulators.statevector import as_pauli_sum, check_shots
 
 __all__ = ["StabilizerSimulator", "AutoSimulator"]
 

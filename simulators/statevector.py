@@ -1,7 +1,9 @@
 """The statevector simulator: one loop over the kernel interface for CPU and GPU.
 
 ``StatevectorSimulator`` only holds options; the work is in module functions
-(``run_plan``, ``adjoint_gradient``) written against ``simulators._kernels``.
+(``run_plan``, ``adjoint_gradient``) written against the kernel Protocol
+(``simulators._kernels``). The observable and shot helpers listed in ``__all__`` live
+in ``simulators._common`` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -9,9 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from qworkbench._memory import check_allocation
+from simulators._common import (
+    as_pauli_sum,
+    check_circuit,
+    check_memory,
+    check_shots,
+    counts_from_probabilities,
+    grouped_diagonals,
+    pauli_arrays,
+    precision_dtype,
+)
 from simulators._kernels import get_kernels
-from simulators._plan import Plan, PlanCache, bind_params
+from simulators._plan import Plan, PlanCache, apply_step, bind_params, run_plan
 from simulators._program import SMALL_MAX_QUBITS
 
 __all__ = [
@@ -24,98 +35,8 @@ __all__ = [
     "counts_from_probabilities",
 ]
 
-_PRECISIONS = {"double": np.complex128, "single": np.complex64}
 _MAX_QUBITS = 40
 _CHECK_ABOVE_BYTES = 64 << 20  # smaller allocations skip the (comparatively slow) memory query
-
-
-def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, state=None):
-    """Apply every step of ``plan`` to ``state`` (default |0...0>), in place."""
-    if state is None:
-        state = kernels.zero_state(batch, plan.num_qubits, dtype)
-    for step in plan.steps:
-        apply_step(kernels, state, step, step.operand(params), dtype)
-    return state
-
-
-def apply_step(kernels, state, step, operand, dtype, adjoint: bool = False) -> None:
-    """One step (or its inverse with ``adjoint``) on ``state``."""
-    kind = step.kind
-    if kind == "x":
-        kernels.apply_x(state, *step.qubits)
-    elif kind == "cx":
-        kernels.apply_cx(state, *step.qubits)
-    elif kind == "swap":
-        kernels.apply_swap(state, *step.qubits)
-    else:
-        if adjoint:
-            operand = operand.conj() if kind == "diagonal" else operand.conj().swapaxes(-1, -2)
-        operand = kernels.asarray(operand, dtype)
-        if kind == "diagonal":
-            kernels.apply_diagonal(state, step.qubits, operand)
-        elif kind == "controlled":
-            kernels.apply_controlled(state, step.qubits[0], step.qubits[1], operand)
-        else:
-            kernels.apply_matrix(state, step.qubits, operand)
-
-
-def as_pauli_sum(observable, num_qubits: int) -> PauliSum:
-    """``observable`` (PauliSum or qiskit SparsePauliOp) checked against ``num_qubits``."""
-    if not isinstance(observable, PauliSum):
-        try:
-            from qiskit.quantum_info import SparsePauliOp
-
-            if isinstance(observable, SparsePauliOp):
-                observable = PauliSum.from_qiskit(observable)
-        except ImportError:  # pragma: no cover
-            pass
-    if not isinstance(observable, PauliSum):
-        raise TypeError(f"observable must be a PauliSum, got {type(observable).__name__}")
-    if observable.num_qubits != num_qubits:
-        raise ValueError(
-            f"observable acts on {observable.num_qubits} qubits, the circuit on {num_qubits}"
-        )
-    return observable
-
-
-def pauli_arrays(observable: PauliSum) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(xs, zs, coeffs) int64/int64/complex128 with i^{|x&z|} folded into coeffs."""
-    return observable.memo("statevector_masks", lambda: _pauli_arrays(observable))
-
-
-_GROUPED_MAX_ENTRIES = 1 << 21  # diagonals of at most 32 MiB
-
-
-def grouped_diagonals(observable: PauliSum, num_qubits: int):
-    """(X masks, diagonals) with the terms sharing an X mask folded into one diagonal
-    D_x[j] = sum_k c_k i^{|x&z_k|} (-1)^{|z_k & j|}, or None when that would be large."""
-
-    def build():
-        xs, zs, coeffs = pauli_arrays(observable)
-        gxs, group = np.unique(xs, return_inverse=True)
-        dim = 1 << num_qubits
-        # worth it when terms share X masks (molecular and spin Hamiltonians do)
-        if len(gxs) * dim > _GROUPED_MAX_ENTRIES or 2 * len(gxs) > len(xs):
-            return None
-        j = np.arange(dim, dtype=np.int64)
-        diagonals = np.zeros((len(gxs), dim), dtype=np.complex128)
-        for z, c, g in zip(zs, coeffs, group.ravel()):
-            diagonals[g] += c * (1.0 - 2.0 * (np.bitwise_count(j & z) & 1))
-        return gxs.astype(np.int64), diagonals
-
-    return observable.memo(("grouped_diagonals", num_qubits), build)
-
-
-def _pauli_arrays(observable: PauliSum):
-    if observable.num_qubits > 62:
-        raise ValueError(
-            f"mask arrays hold at most 62 qubits; the observable has {observable.num_qubits}"
-        )
-    xs = observable.x[:, 0].astype(np.int64)
-    zs = observable.z[:, 0].astype(np.int64)
-    ys = np.bitwise_count(xs & zs).astype(np.int64)
-    coeffs = observable.coeffs * (1j) ** (ys % 4)
-    return xs, zs, np.ascontiguousarray(coeffs, dtype=np.complex128)
 
 
 class StatevectorSimulator:
@@ -146,14 +67,13 @@ class StatevectorSimulator:
         plan_cache_size: int = 256,
         small_circuit_qubits: int = SMALL_MAX_QUBITS,
     ):
-        if precision not in _PRECISIONS:
-            raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+        dtype = precision_dtype(precision)
         if not isinstance(fusion, int) or isinstance(fusion, bool) or not 0 <= fusion <= 5:
             raise ValueError(f"fusion must be an integer from 0 to 5, got {fusion!r}")
         self.kernels = get_kernels(device)
         self.device = self.kernels.name
         self.precision = precision
-        self.dtype = _PRECISIONS[precision]
+        self.dtype = dtype
         self.fusion = fusion
         self.max_memory = max_memory
         self.small_circuit_qubits = small_circuit_qubits
@@ -167,19 +87,13 @@ class StatevectorSimulator:
 
     # -- helpers ----------------------------------------------------------------------------
     def _check(self, circuit: Circuit, batch: int, copies: int = 1) -> None:
-        if not isinstance(circuit, Circuit):
-            raise TypeError(f"expected a qworkbench Circuit, got {type(circuit).__name__}")
+        check_circuit(circuit, _MAX_QUBITS, "statevector")
         n = circuit.num_qubits
-        if n > _MAX_QUBITS:
-            raise ValueError(f"statevector simulation supports at most {_MAX_QUBITS} qubits")
         nbytes = copies * batch * (1 << n) * np.dtype(self.dtype).itemsize
         if nbytes < _CHECK_ABOVE_BYTES and self.max_memory is None:
             return
-        limit = self.max_memory
-        if limit is None and self.device == "gpu":
-            limit = self.kernels.free_bytes()
         what = f"{batch} statevector(s) of {n} qubits ({self.precision})"
-        check_allocation(nbytes, what, limit)
+        check_memory(self.kernels, nbytes, what, self.max_memory)
 
     def _prepare(self, circuit: Circuit, params, copies: int = 1, expand_u: bool = False,
                  fusion: int | None = None):  # fmt: skip
@@ -193,32 +107,60 @@ class StatevectorSimulator:
         return plan, gates, values, batch, batched
 
     def _expvals(self, state, observable: PauliSum):
-        """<H> per state row: grouped diagonals for small states on CPU, masks otherwise."""
+        """<H> per state row: grouped diagonals where the kernels find them cheaper (terms
+        sharing X masks, small states), masks otherwise."""
         n = state.shape[1].bit_length() - 1
-        grouped = grouped_diagonals(observable, n) if self.device == "cpu" else None
+        grouped = grouped_diagonals(observable, n, self.kernels.grouped_max_entries)
         if grouped is not None:
             return self.kernels.grouped_expvals(state, *grouped)
         return self.kernels.pauli_expvals(state, *pauli_arrays(observable))
 
-    def _simulate(self, circuit: Circuit, params):
+    def _simulate(self, circuit: Circuit, params, initial_state=None):
         plan, _, values, batch, batched = self._prepare(circuit, params)
-        return self._forward(circuit, plan, values, batch), batched
+        state = None
+        if initial_state is not None:
+            state, batched = self._initial(circuit, initial_state, batch, batched)
+            batch = len(state)
+        return self._forward(circuit, plan, values, batch, state), batched
 
-    def _forward(self, circuit: Circuit, plan: Plan, values, batch: int):
-        """|psi> for each parameter row: the small-circuit engine up to SMALL_MAX_QUBITS
-        qubits (one kernel call), the fused step-by-step plan above."""
+    def _initial(self, circuit: Circuit, initial_state, batch: int, batched: bool):
+        """``initial_state`` ((2**n,) or (rows, 2**n)) as a device copy of ``batch`` rows
+        (one row repeated for a parameter batch), and whether the result is batched."""
+        start = np.asarray(initial_state)
+        dim = 1 << circuit.num_qubits
+        if start.ndim not in (1, 2) or start.shape[-1] != dim:
+            raise ValueError(
+                f"initial_state must have shape ({dim},) or (batch, {dim}), got {start.shape}"
+            )
+        rows = np.array(start.reshape(-1, dim), dtype=self.dtype)  # a copy: run in place
+        if len(rows) == 1 and batch > 1:
+            rows = np.repeat(rows, batch, axis=0)
+        elif batch > 1 and len(rows) != batch:
+            raise ValueError(f"initial_state has {len(rows)} rows, params {batch}")
+        self._check(circuit, len(rows))
+        return self.kernels.asarray(rows, self.dtype), batched or start.ndim == 2
+
+    def _forward(self, circuit: Circuit, plan: Plan, values, batch: int, state=None):
+        """|psi> for each parameter row, from ``state`` (default |0...0>): the
+        small-circuit engine up to SMALL_MAX_QUBITS qubits (one kernel call), the fused
+        step-by-step plan above."""
         if circuit.num_qubits <= self.small_circuit_qubits:
             program = self._plans.program(circuit)
-            state = self.kernels.zero_state(batch, circuit.num_qubits, self.dtype)
+            if state is None:
+                state = self.kernels.zero_state(batch, circuit.num_qubits, self.dtype)
             entries = self.kernels.asarray(program.entries(values), self.dtype)
             self.kernels.run_gates(state, program, entries)
             return state
-        return run_plan(self.kernels, plan, values, batch, self.dtype)
+        return run_plan(self.kernels, plan, values, batch, self.dtype, state)
 
     # -- public API -------------------------------------------------------------------------
-    def statevector(self, circuit: Circuit, params=None, as_numpy: bool = True):
-        """The final state, shape (2**n,), or (batch, 2**n) for 2-D ``params``."""
-        state, batched = self._simulate(circuit, params)
+    def statevector(self, circuit: Circuit, params=None, as_numpy: bool = True, initial_state=None):
+        """The final state, shape (2**n,), or (batch, 2**n) for 2-D ``params``.
+
+        ``initial_state`` (shape (2**n,), or (batch, 2**n): one run per row, the result
+        batched) replaces |0...0> as the input; it is not modified.
+        """
+        state, batched = self._simulate(circuit, params, initial_state)
         out = self.kernels.to_numpy(state) if as_numpy else state
         return out if batched else out[0]
 
@@ -272,33 +214,3 @@ class StatevectorSimulator:
         if probs.ndim != 1:
             raise ValueError("sample takes one parameter set; got a batch")
         return counts_from_probabilities(probs, circuit, shots, seed)
-
-
-def check_shots(shots) -> None:
-    """Refuse anything but a positive integer number of shots, naming it."""
-    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-        raise ValueError(f"shots must be a positive integer, got {shots!r}")
-
-
-def counts_from_probabilities(probs, circuit: Circuit, shots: int, seed=None) -> dict[str, int]:
-    """Counts of ``shots`` draws from ``probs`` (index bit q = qubit q), mapped through the
-    circuit's measurements to clbits (all qubits when it has none); reproducible by seed."""
-    check_shots(shots)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    p = np.asarray(probs, dtype=np.float64)
-    counts = rng.multinomial(int(shots), p / p.sum())
-    outcomes = np.nonzero(counts)[0]
-    measures = [(op.qubits[0], op.clbits[0]) for op in circuit if op.name == "measure"]
-    if measures:
-        width = circuit.num_clbits
-        values = np.zeros(len(outcomes), dtype=np.int64)
-        for q, c in measures:
-            bit = (outcomes >> q) & 1
-            values = (values & ~(1 << c)) | (bit << c)
-    else:
-        width, values = circuit.num_qubits, outcomes
-    result: dict[str, int] = {}
-    for v, k in zip(values.tolist(), counts[outcomes].tolist()):
-        key = format(v, f"0{width}b")
-        result[key] = result.get(key, 0) + k
-    return result

@@ -1,0 +1,128 @@
+"""The kernel interface on NumPy arrays: Numba kernels (``simulators._cpu``,
+``simulators._cpu_ptm``), threaded for large states and serial for small ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulators._generic import kq_layout, pauli_layout
+
+__all__ = ["CpuKernels"]
+
+# one density matrix runs on one thread in the Pauli basis: above this many qubits the
+# superoperator path's passes over all cores win
+_PTM_SINGLE_MAX_QUBITS = 10
+
+
+class CpuKernels:
+    """Numba kernels (``simulators._cpu``) on NumPy arrays."""
+
+    name = "cpu"
+    xp = np
+    grouped_max_entries = 1 << 21  # diagonals of at most 32 MiB
+
+    def __init__(self):
+        from simulators import _cpu
+
+        self._parallel = _cpu
+        self._serial = _cpu.serial
+        self._serial_below = _cpu.SERIAL_BELOW
+
+    def _kern(self, state):
+        """The threaded kernels for large states, their serial twins for small ones."""
+        return self._serial if state.size < self._serial_below else self._parallel
+
+    # -- memory ---------------------------------------------------------------------------
+    def free_bytes(self) -> int:
+        from qworkbench._memory import available_bytes
+
+        return available_bytes()
+
+    def zero_state(self, batch: int, num_qubits: int, dtype) -> np.ndarray:
+        state = np.zeros((batch, 1 << num_qubits), dtype=dtype)
+        state[:, 0] = 1
+        return state
+
+    def asarray(self, a, dtype=None):
+        return np.ascontiguousarray(a, dtype=dtype)
+
+    def to_numpy(self, a) -> np.ndarray:
+        return np.asarray(a)
+
+    # -- gates ----------------------------------------------------------------------------
+    def apply_matrix(self, state, qubits: tuple[int, ...], mats) -> None:
+        if len(qubits) == 1:
+            self._kern(state).apply_1q(state, qubits[0], mats)
+        elif len(qubits) == 2:
+            self._kern(state).apply_2q(state, qubits[0], qubits[1], mats)
+        else:
+            self._kern(state).apply_kq(state, *kq_layout(tuple(qubits)), mats)
+
+    def apply_controlled(self, state, control: int, target: int, mats) -> None:
+        # the blocked dense 2-qubit kernel beats the indexed controlled one on CPU
+        full = np.zeros((len(mats), 4, 4), dtype=mats.dtype)
+        full[:, 0, 0] = full[:, 2, 2] = 1  # control (bit 0) is 0
+        full[:, 1::2, 1::2] = mats
+        self._kern(state).apply_2q(state, control, target, full)
+
+    def apply_diagonal(self, state, qubits: tuple[int, ...], diags) -> None:
+        if len(qubits) <= 2:  # blocked dense kernels are faster than the indexed diagonal
+            d = diags.shape[1]
+            full = np.zeros((len(diags), d, d), dtype=diags.dtype)
+            full[:, np.arange(d), np.arange(d)] = diags
+            self.apply_matrix(state, qubits, full)
+        else:
+            self._kern(state).apply_diagonal(state, np.asarray(qubits, dtype=np.int64), diags)
+
+    def apply_x(self, state, q: int) -> None:
+        self._kern(state).apply_x(state, q)
+
+    def apply_cx(self, state, control: int, target: int) -> None:
+        lo, hi = sorted((control, target))
+        self._kern(state).swap_pairs(state, lo, hi, 1 << control, 0, 1 << target)
+
+    def apply_swap(self, state, a: int, b: int) -> None:
+        lo, hi = sorted((a, b))
+        self._kern(state).swap_pairs(state, lo, hi, 0, 1 << a, 1 << b)
+
+    def apply_pauli_channel(self, state, qubits, n, weights) -> None:
+        """A Pauli channel on ``qubits`` of density matrices stored as 2n-qubit states;
+        ``weights[x, d]`` as in ``_cpu.pauli_channel``."""
+        rows, cols, row_off, col_off = pauli_layout(tuple(qubits), n)
+        self._kern(state).pauli_channel(state, rows, cols, row_off, col_off, weights)
+
+    def run_gates(self, state, program, entries) -> None:
+        """A whole gate program (``simulators._program``) in one call."""
+        self._kern(state).run_gates(state, program.kinds, program.qubits, program.offsets, entries)
+
+    def prefers_pauli_basis(self, num_qubits: int, batch: int) -> bool:
+        """Up to 10 qubits, or a batch that fills every thread (one matrix per thread)."""
+        import numba
+
+        return num_qubits <= _PTM_SINGLE_MAX_QUBITS or batch >= numba.get_num_threads()
+
+    def run_ptm(self, state, n, program, entries) -> None:
+        """A Pauli-transfer program (``simulators._ptm``) on Pauli vectors (batch, 4**n)."""
+        from simulators import _cpu_ptm
+
+        small = len(state) == 1 or state.size < self._serial_below
+        kernel = _cpu_ptm.run_ptm_serial if small else _cpu_ptm.run_ptm
+        kernel(state, n, program.kinds, program.qubits, program.offsets, program.perms, entries)
+
+    # -- observables ----------------------------------------------------------------------
+    def pauli_expvals(self, state, xs, zs, coeffs):
+        return self._kern(state).pauli_expvals(state, xs, zs, coeffs)
+
+    def grouped_expvals(self, state, gxs, diagonals):
+        return self._kern(state).grouped_expvals(state, gxs, diagonals)
+
+    def apply_pauli_sum(self, state, xs, zs, coeffs):
+        out = np.empty_like(state)
+        self._kern(state).apply_pauli_sum(state, xs, zs, coeffs, out)
+        return out
+
+    def inner(self, bra, ket):
+        return self._kern(bra).inner(bra, ket)
+
+    def probabilities(self, state):
+        return state.real**2 + state.imag**2
