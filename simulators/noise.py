@@ -249,6 +249,58 @@ class NoiseModel:
         )
 
     @classmethod
+    def parse(cls, spec, num_qubits: int | None = None) -> NoiseModel | None:
+        """The noise a command line names (one parser for every command).
+
+        ``spec`` is ``None``, ``""`` or ``"none"`` (no noise: returns None),
+        ``"depolarizing:P"`` (P after every 1- and 2-qubit gate), ``"depolarizing:P1,P2"``,
+        a fake IBM backend name (``"fake_manila"``, ``"fake_fez"``, ...: its noise, on its
+        first ``num_qubits`` qubits when given), or a NoiseModel (returned as is).
+        Anything else raises ValueError naming it.
+
+        Examples:
+            >>> NoiseModel.parse("none") is None
+            True
+            >>> len(NoiseModel.parse("depolarizing:0.001,0.01").errors_after("cx", (0, 1)))
+            1
+        """
+        if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none")):
+            return None
+        if isinstance(spec, NoiseModel):
+            return spec
+        if isinstance(spec, str) and spec.lower().startswith("fake_"):
+            return cls._parse_fake_backend(spec, num_qubits)
+        if isinstance(spec, str) and spec.lower().startswith("depolarizing:"):
+            try:
+                probs = [float(p) for p in spec.split(":", 1)[1].split(",")]
+            except ValueError:
+                probs = []
+            if len(probs) in (1, 2) and all(0.0 <= p <= 1.0 for p in probs):
+                return cls.depolarizing(probs[0], probs[-1])
+        raise ValueError(
+            f"noise must be 'none', 'depolarizing:P' or 'depolarizing:P1,P2' with "
+            f"probabilities in [0, 1], a fake backend (fake_manila, fake_fez, ...) or a "
+            f"NoiseModel; got {spec!r}"
+        )
+
+    @classmethod
+    def _parse_fake_backend(cls, spec: str, num_qubits: int | None) -> NoiseModel:
+        from qiskit_ibm_runtime import fake_provider
+
+        wanted = spec.lower().replace("_", "")
+        for attr in dir(fake_provider):
+            if attr.lower() in (wanted, wanted + "v2") and attr.endswith("V2"):
+                backend = getattr(fake_provider, attr)()
+                if num_qubits is None:
+                    return cls.from_backend(backend)
+                if backend.num_qubits < num_qubits:
+                    raise ValueError(
+                        f"{spec} has {backend.num_qubits} qubits; the task needs {num_qubits}"
+                    )
+                return cls.from_backend(backend, qubits=list(range(num_qubits)))
+        raise ValueError(f"unknown fake backend {spec!r} (e.g. fake_manila, fake_fez)")
+
+    @classmethod
     def from_aer(cls, aer_model, qubits: Sequence[int] | None = None) -> NoiseModel:
         """Convert a ``qiskit_aer.noise.NoiseModel`` (its gate and readout errors).
 

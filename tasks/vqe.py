@@ -64,26 +64,13 @@ class VQEResult:
         return cls(**data)
 
 
-def parse_noise(spec):
-    """``None``/``"none"``, ``"depolarizing:P"`` (P after every 1- and 2-qubit gate),
-    ``"depolarizing:P1,P2"``, or a :class:`~simulators.noise.NoiseModel` as is."""
-    if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none")):
-        return None
+def parse_noise(spec, num_qubits: int | None = None):
+    """The noise a command line names: :meth:`simulators.noise.NoiseModel.parse`
+    (``None``/``"none"``, ``"depolarizing:P"``, ``"depolarizing:P1,P2"``, a fake
+    backend name, or a NoiseModel as is)."""
     from simulators.noise import NoiseModel
 
-    if isinstance(spec, NoiseModel):
-        return spec
-    if isinstance(spec, str) and spec.lower().startswith("depolarizing:"):
-        try:
-            probs = [float(p) for p in spec.split(":", 1)[1].split(",")]
-        except ValueError:
-            probs = []
-        if len(probs) in (1, 2) and all(0.0 <= p <= 1.0 for p in probs):
-            return NoiseModel.depolarizing(probs[0], probs[-1])
-    raise ValueError(
-        f"noise must be 'none', 'depolarizing:P' or 'depolarizing:P1,P2' with "
-        f"probabilities in [0, 1], or a NoiseModel; got {spec!r}"
-    )
+    return NoiseModel.parse(spec, num_qubits)
 
 
 def cvar(energies: np.ndarray, probabilities: np.ndarray, alpha: float) -> float:
