@@ -1,4 +1,20 @@
-"""Simulators: statevector (CPU Numba / GPU CuPy) and qiskit-aer behind one API.
+"""Simulators behind one API: ``get_simulator(kind, device, precision, noise)``.
+
+Kinds (``SIMULATORS``): ``statevector`` (``statevector.py``), ``density_matrix``
+(``density_matrix.py``, with a ``noise.NoiseModel``), ``stabilizer`` and ``auto``
+(``stabilizer.py``: Stim for Clifford circuits; ``engine="frames"`` is the Pauli-frame
+sampler of ``frames.py``), ``aer`` (``aer.py``: qiskit-aer).
+Integrations: ``pennylane.py`` (the ``qworkbench.statevector`` device) and ``qiskit.py``
+(``SamplerV2``/``EstimatorV2``); ``fusion.py`` fuses gates; ``noise.py`` holds channels,
+noise models and ``NoiseModel.parse`` (the CLI's noise strings).
+
+Private modules, from the bottom: the kernel Protocol ``_kernels.Kernels`` with its
+implementations ``_cpu_kernels.CpuKernels`` (Numba kernels in ``_cpu.py`` and
+``_cpu_ptm.py``) and ``_gpu.GpuKernels`` (CuPy), and ``_generic.py`` (operations over
+any array namespace); plans and programs (``_plan.py``, ``_program.py``,
+``_matrices.py``, ``_ptm.py``); the algorithms above them (``_adjoint.py``,
+``_shift.py``, ``_shots.py``); and ``_common.py``, the checks and observable/shot
+helpers every simulator shares.
 
 >>> from simulators import get_simulator
 >>> sim = get_simulator("statevector", device="cpu")
