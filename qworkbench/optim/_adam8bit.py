@@ -60,11 +60,12 @@ def _nearest(table, x):
 
 def _nearest_lookup(table, lookup, x, bits):
     """The same index in O(1): ``lookup`` (see ``_quant.code_lookup``) gives the binary
-    search's lower neighbour up to one step from the float32 ``x``'s top bits ``bits``."""
-    lo = lookup[bits >> 16]
-    if lo < table.shape[0] - 2 and x >= table[lo + 1]:
-        lo += 1
-    return lo if x - table[lo] <= table[lo + 1] - x else lo + 1
+    search's lower neighbour up to one step from the float32 ``x``'s top bits ``bits``.
+    Branch-free (comparisons added as integers): random codes made the branches of the
+    obvious version mispredict about half the time."""
+    lo = np.int64(lookup[bits >> 16])
+    lo += np.int64(lo < table.shape[0] - 2) & np.int64(x >= table[lo + 1])
+    return lo + np.int64(x - table[lo] > table[lo + 1] - x)
 
 
 def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, m_lookup, v_lookup,
@@ -105,8 +106,13 @@ _nearest = numba.njit(inline="always", cache=True)(_nearest)
 _nearest_lookup = numba.njit(inline="always", cache=True)(_nearest_lookup)
 # threads only pay off on large tensors: on small ones (GaLore's low-rank moments) the
 # OpenMP pool's start and spin-wait, beside torch's own pool, cost more than the pass
-_fused_step_parallel = numba.njit(parallel=True, cache=True)(_fused_step)
-_fused_step = numba.njit(cache=True)(_fused_step)
+# error_model="numpy": no zero-division branch in the loops (a zero block max cannot occur:
+# the maxima start at 1e-30); the fast-math flags let the block-maximum loop vectorize
+# (no reciprocal or approximate functions: the divisions stay exact)
+_FAST = {"nnan", "ninf", "nsz", "contract", "reassoc"}
+_fused_step_parallel = numba.njit(parallel=True, cache=True, error_model="numpy",
+                                  fastmath=_FAST)(_fused_step)  # fmt: skip
+_fused_step = numba.njit(cache=True, error_model="numpy", fastmath=_FAST)(_fused_step)
 _PARALLEL_MIN = 1 << 18
 
 

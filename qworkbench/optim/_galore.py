@@ -14,11 +14,19 @@ import math
 
 import torch
 
-from qworkbench.optim._base import PerParameterOptimizer, check_common
+from qworkbench.optim._base import (
+    NonFiniteGradientError,
+    PerParameterOptimizer,
+    capped_rank,
+    check_common,
+    resolve_rank_cap,
+    warn_unprojected,
+)
 
 __all__ = ["GaLoreAdamW", "galore_projector", "galore_adamw_update", "check_galore"]
 
 _PROJ_TYPES = ("std", "reverse_std", "left", "right", "full")
+DEFAULT_RANK = 128
 
 
 def _side(shape: torch.Size, proj_type: str) -> str:
@@ -71,7 +79,7 @@ def check_galore(lr, betas, eps, weight_decay, rank, update_proj_gap, scale, pro
         raise ValueError(f"eps must be positive and finite, got {eps}")
     if not (math.isfinite(scale) and scale > 0):
         raise ValueError(f"scale must be positive and finite, got {scale}")
-    if not (isinstance(rank, int) and rank >= 1):
+    if isinstance(rank, bool) or not (isinstance(rank, int) and rank >= 1):
         raise ValueError(f"rank must be a positive integer, got {rank!r}")
     if not (isinstance(update_proj_gap, int) and update_proj_gap >= 1):
         raise ValueError(f"update_proj_gap must be a positive integer, got {update_proj_gap!r}")
@@ -86,7 +94,11 @@ class GaLoreAdamW(PerParameterOptimizer):
 
     Args:
         lr, betas, eps, weight_decay: AdamW's (weight decay decoupled, after the step).
-        rank: projection rank r (clipped to the matrix's smaller side).
+        rank: projection rank r (default 128, clipped to the matrix's smaller side).
+        rank_cap: True leaves a matrix unprojected (plain AdamW, with one warning) where
+            moments and projector would hold no less than Adam's moments; None (default)
+            does so only when no rank was given (neither ``rank=`` nor a group's
+            ``"rank"``), so an explicit rank is used as galore-torch uses it.
         update_proj_gap: steps between projector updates.
         scale: alpha, the factor on the projected-back update.
         proj_type: "std" (project the smaller side), "reverse_std", "left", "right", "full".
@@ -95,21 +107,43 @@ class GaLoreAdamW(PerParameterOptimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
-                 rank=128, update_proj_gap=200, scale=0.25, proj_type="std", svd="full",
-                 galore=True):  # fmt: skip
+                 rank=None, update_proj_gap=200, scale=0.25, proj_type="std", svd="full",
+                 galore=True, rank_cap=None):  # fmt: skip
+        params, rank_cap = resolve_rank_cap(params, rank, rank_cap)
+        rank = DEFAULT_RANK if rank is None else rank
         check_galore(lr, betas, eps, weight_decay, rank, update_proj_gap, scale, proj_type, svd)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "rank": rank, "update_proj_gap": update_proj_gap, "scale": scale,
-                    "proj_type": proj_type, "svd": svd, "galore": galore}  # fmt: skip
+                    "proj_type": proj_type, "svd": svd, "galore": galore,
+                    "rank_cap": rank_cap}  # fmt: skip
         super().__init__(params, defaults)
+        warn_unprojected(self, "galore_adamw", "galore", galore_rank)
 
     def _update(self, p, grad, state, group) -> None:
         galore_adamw_update(p, grad, state, group)
 
 
+def galore_rank(shape, group) -> int | None:
+    """The projection rank for a matrix of ``shape`` in ``group``, or None where a capped
+    rank leaves it unprojected (see :func:`~._base.capped_rank`)."""
+    side = _side(shape, group["proj_type"])
+    return capped_rank(shape, group["rank"], side, group.get("rank_cap", False))
+
+
+def check_finite(grad) -> None:
+    """Refuse a NaN or infinite gradient before an SVD (LAPACK's error names neither)."""
+    if not torch.isfinite(grad).all():
+        bad = int((~torch.isfinite(grad)).sum())
+        raise NonFiniteGradientError(
+            f"the gradient has {bad} NaN or infinite entries; the projector's SVD cannot "
+            "use it (check the loss and the learning rate)"
+        )
+
+
 def refresh_projector(grad, state, group, step, side):
     """GaLore's schedule: a new projector every ``update_proj_gap`` steps, kept in float."""
     if step % group["update_proj_gap"] == 0 or "projector" not in state:
+        check_finite(grad)
         proj = galore_projector(grad, min(group["rank"], *grad.shape), side, group["svd"])
         state["projector"] = proj[0]
         if side == "full":
@@ -142,7 +176,7 @@ def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group:
     keeps: Q-GaLore swaps in quantized projectors and 8-bit moments.
     """
     step = int(state.get("step", 0))
-    low_rank = group["galore"] and p.ndim == 2
+    low_rank = group["galore"] and p.ndim == 2 and galore_rank(p.shape, group) is not None
     if low_rank:
         side = _side(p.shape, group["proj_type"])
         proj = projector(grad, state, group, step, side)
@@ -152,8 +186,17 @@ def galore_adamw_update(p: torch.Tensor, grad: torch.Tensor, state: dict, group:
     state["step"] = step
     update = direction(state, grad, group, step)
     step_size = group["lr"] * math.sqrt(1 - b2**step) / (1 - b1**step)
+    decay = 1 - group["lr"] * group["weight_decay"]  # decoupled, after the step
+    if low_rank and side != "full":
+        # one matmul writes the projected-back step into p: p <- decay (p - c U P)
+        alpha = -step_size * group["scale"] * decay
+        if side == "right":
+            p.addmm_(update.to(p.dtype), proj[0].to(p.dtype), beta=decay, alpha=alpha)
+        else:
+            p.addmm_(proj[0].to(p.dtype), update.to(p.dtype), beta=decay, alpha=alpha)
+        return
     if low_rank:
         update = _project_back(update, side, proj) * group["scale"]
     p.add_(update, alpha=-step_size)
     if group["weight_decay"] > 0:
-        p.add_(p, alpha=-group["lr"] * group["weight_decay"])
+        p.mul_(decay)

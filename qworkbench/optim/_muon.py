@@ -21,19 +21,43 @@ from qworkbench.optim._base import PerParameterOptimizer, check_common
 __all__ = ["Muon", "newton_schulz", "muon_param_groups"]
 
 _NS = (3.4445, -4.7750, 2.0315)
+#: the Muon step's scale by weight shape (rows, columns), under torch.optim.Muon's names
+_ADJUST_LR = {
+    "match_rms_adamw": lambda rows, cols: 0.2 * math.sqrt(max(rows, cols)),
+    "original": lambda rows, cols: math.sqrt(max(1.0, rows / cols)),
+}
 
 
 def newton_schulz(d: torch.Tensor, steps: int = 5, eps: float = 1e-7) -> torch.Tensor:
     """Approximate orthogonal polar factor U V^T of a 2-D ``d`` (singular values are
-    pushed into roughly [0.7, 1.2], enough for the update direction)."""
+    pushed into roughly [0.7, 1.2], enough for the update direction).
+
+    For an r x c matrix with r < c the iteration runs on r x r matrices: every iterate
+    is X_k = Q_k X_0 with Q_k a polynomial in G = X_0 X_0^T, and with S_k = X_k X_k^T,
+    H = aI + bS + cS^2 the step X <- H X becomes Q <- Q H, S <- S H^2. That is four
+    r x r products per step and two r x r x c ones in all, instead of two r x r x c
+    products and one r x r x r per step: the same polynomial in exact arithmetic, about
+    a third fewer flops for the blocks' 256 x 682 and 256 x 768 matrices."""
     a, b, c = _NS
-    x = d.float() / (d.norm() + eps)
+    x = d.to(torch.promote_types(d.dtype, torch.float32))
+    x = x / (x.norm() + eps)
     transposed = x.shape[0] > x.shape[1]
     if transposed:
         x = x.T
-    for _ in range(steps):
-        gram = x @ x.T
-        x = a * x + (b * gram + c * gram @ gram) @ x
+    if 3 * x.shape[0] >= 2 * x.shape[1]:  # near square (c <= 1.5 r): direct is cheaper
+        for _ in range(steps):
+            gram = x @ x.T
+            x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    else:
+        s = x @ x.T
+        q = None
+        for k in range(steps):
+            h = torch.addmm(s, s, s, beta=b, alpha=c)
+            h.diagonal().add_(a)
+            q = h if q is None else q @ h
+            if k < steps - 1:
+                s = s @ (h @ h)
+        x = q @ x
     return (x.T if transposed else x).to(d.dtype)
 
 
@@ -60,16 +84,24 @@ class Muon(PerParameterOptimizer):
         momentum, nesterov, ns_steps: Muon's.
         betas, eps: the AdamW fallback's.
         weight_decay: decoupled, for both.
+        adjust_lr_fn: the Muon step's scale, as ``torch.optim.Muon`` names it:
+            "match_rms_adamw" (the default here: 0.2 sqrt(max(m, n)), AdamW's RMS) or
+            "original" (sqrt(max(1, m / n)), Keller Jordan's; None means it, as in torch).
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.95, nesterov=True, ns_steps=5,
-                 betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0, muon=True):  # fmt: skip
+                 betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0, muon=True,
+                 adjust_lr_fn="match_rms_adamw"):  # fmt: skip
         check_common(lr=lr, betas=betas, weight_decay=weight_decay, momentum=momentum)
         if not (isinstance(ns_steps, int) and ns_steps >= 1):
             raise ValueError(f"ns_steps must be a positive integer, got {ns_steps!r}")
+        adjust_lr_fn = "original" if adjust_lr_fn is None else adjust_lr_fn
+        if adjust_lr_fn not in _ADJUST_LR:
+            raise ValueError(f"adjust_lr_fn must be one of {sorted(_ADJUST_LR)} or None, got "
+                             f"{adjust_lr_fn!r}")  # fmt: skip
         defaults = {"lr": lr, "momentum": momentum, "nesterov": nesterov, "ns_steps": ns_steps,
                     "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
-                    "muon": muon}  # fmt: skip
+                    "muon": muon, "adjust_lr_fn": adjust_lr_fn}  # fmt: skip
         super().__init__(params, defaults)
 
     def _update(self, p, grad, state, group) -> None:
@@ -84,7 +116,7 @@ def muon_update(p, grad, state, group) -> None:
     buf.mul_(group["momentum"]).add_(grad)
     direction = grad.add(buf, alpha=group["momentum"]) if group["nesterov"] else buf
     update = newton_schulz(direction, group["ns_steps"])
-    scale = 0.2 * math.sqrt(max(p.shape))
+    scale = _ADJUST_LR[group.get("adjust_lr_fn", "match_rms_adamw")](*p.shape)
     p.mul_(1 - group["lr"] * group["weight_decay"])
     p.add_(update, alpha=-group["lr"] * scale)
 

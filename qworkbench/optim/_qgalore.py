@@ -26,12 +26,15 @@ import math
 import torch
 
 from qworkbench.optim._adam8bit import _fusable, _fused, _load, _store
-from qworkbench.optim._base import PerParameterOptimizer
+from qworkbench.optim._base import PerParameterOptimizer, resolve_rank_cap, warn_unprojected
 from qworkbench.optim._galore import (
+    DEFAULT_RANK,
     adam_direction,
+    check_finite,
     check_galore,
     galore_adamw_update,
     galore_projector,
+    galore_rank,
 )
 from qworkbench.optim._quant import (
     AffineQuantized,
@@ -47,8 +50,8 @@ class QGaLoreAdamW(PerParameterOptimizer):
     """GaLore-AdamW with quantized projectors, adaptive projector gaps and 8-bit moments.
 
     Args:
-        lr, betas, eps, weight_decay, rank, update_proj_gap, scale, proj_type, svd, galore:
-            as :class:`GaLoreAdamW` (``update_proj_gap`` is each layer's starting gap).
+        lr, betas, eps, weight_decay, rank, update_proj_gap, scale, proj_type, svd, galore,
+        rank_cap: as :class:`GaLoreAdamW` (``update_proj_gap`` is each layer's starting gap).
         proj_bits: 4 or 8 bits per projector entry, or None to keep it in float.
         proj_group: entries sharing one quantization minimum and step (256).
         cos_threshold: mean |cosine| between successive leading singular vectors above
@@ -61,9 +64,12 @@ class QGaLoreAdamW(PerParameterOptimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
-                 rank=128, update_proj_gap=200, scale=0.25, proj_type="std", svd="full",
+                 rank=None, update_proj_gap=200, scale=0.25, proj_type="std", svd="full",
                  galore=True, proj_bits=4, proj_group=256, cos_threshold=0.4, gamma_proj=2,
-                 queue_size=5, moment_bits=8, min_8bit_size=4096, block=256):  # fmt: skip
+                 queue_size=5, moment_bits=8, min_8bit_size=4096, block=256,
+                 rank_cap=None):  # fmt: skip
+        params, rank_cap = resolve_rank_cap(params, rank, rank_cap)
+        rank = DEFAULT_RANK if rank is None else rank
         check_galore(lr, betas, eps, weight_decay, rank, update_proj_gap, scale, proj_type, svd)
         if proj_bits not in (None, 4, 8) or isinstance(proj_bits, bool):
             raise ValueError(f"proj_bits must be 4, 8 or None, got {proj_bits!r}")
@@ -87,8 +93,9 @@ class QGaLoreAdamW(PerParameterOptimizer):
                     "proj_group": proj_group, "cos_threshold": cos_threshold,
                     "gamma_proj": gamma_proj, "queue_size": queue_size,
                     "moment_bits": moment_bits, "min_8bit_size": min_8bit_size,
-                    "block": block}  # fmt: skip
+                    "block": block, "rank_cap": rank_cap}  # fmt: skip
         super().__init__(params, defaults)
+        warn_unprojected(self, "q_galore_adamw", "galore", galore_rank)
 
     def _update(self, p, grad, state, group) -> None:
         q_galore_adamw_update(p, grad, state, group)
@@ -121,6 +128,7 @@ def _adaptive_projector(grad, state, group, step, side):
     stored = _NAMES[0] in state or f"{_NAMES[0]}_codes" in state
     if stored and step % gap != 0:
         return _load_projector(state, group, grad.shape, rank, side)
+    check_finite(grad)
     new = galore_projector(grad, rank, side, group["svd"])
     if stored and group["cos_threshold"] is not None:
         old = _load_projector(state, group, grad.shape, rank, side)
