@@ -128,8 +128,10 @@ def test_bad_input_is_refused():
         optim.minimize(f, [1.0], "bfgs2")
     with pytest.raises(ValueError, match="objective returned nan"):
         optim.minimize(lambda x: float("nan"), [1.0], "nelder-mead")
-    with pytest.raises(ValueError, match="needs jac"):
-        optim.minimize(f, [1.0], "adam")
+    # issue 16 item 9: without jac the gradient methods estimate it (was "needs jac")
+    assert optim.minimize(f, [1.0], "adam").jac_method == "central-difference"
+    with pytest.raises(ValueError, match="jac must be"):
+        optim.minimize(f, [1.0], "adam", jac="forward")
     with pytest.raises(ValueError, match="maxiter"):
         optim.minimize(f, [1.0], maxiter=0)
     with pytest.raises(ValueError, match="lr"):

@@ -20,6 +20,7 @@ from qworkbench.optim._adam4bit import Adam4bit
 from qworkbench.optim._adam8bit import Adam8bit
 from qworkbench.optim._apollo import Apollo, ApolloMini
 from qworkbench.optim._galore import GaLoreAdamW, galore_projector
+from qworkbench.optim._groups import param_groups
 from qworkbench.optim._minimize import METHODS, OptimizeResult, minimize
 from qworkbench.optim._muon import Muon, muon_param_groups, newton_schulz
 from qworkbench.optim._qgalore import QGaLoreAdamW
@@ -33,6 +34,7 @@ __all__ = [
     "create",
     "available",
     "state_bytes",
+    "param_groups",
     "minimize",
     "OptimizeResult",
     "METHODS",

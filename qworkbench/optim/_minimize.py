@@ -5,6 +5,7 @@ VQE, QAOA and QAS angle fitting call this; the method is a name, the result one 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable
@@ -20,6 +21,9 @@ __all__ = ["OptimizeResult", "minimize", "METHODS"]
 _SCIPY = {"cobyla": "COBYLA", "l-bfgs-b": "L-BFGS-B", "nelder-mead": "Nelder-Mead"}
 _TORCH = ("spsa", "adam_spsa", "adam", "adamw", "sgd")
 _NEEDS_JAC = ("adam", "adamw", "sgd")
+#: gradient estimates ``jac`` may name (SciPy's "3-point" is the central difference)
+_ESTIMATES = {"central-difference": "central-difference", "3-point": "central-difference",
+              "parameter-shift": "parameter-shift"}  # fmt: skip
 #: every method ``minimize`` accepts
 METHODS = (*_SCIPY, *_TORCH)
 
@@ -35,6 +39,10 @@ class OptimizeResult:
         nit: iterations.
         history: the objective at every evaluation, in order.
         success, message: as the method reported.
+        jac_method: where gradients came from: "given" (``jac``), "central-difference"
+            or "parameter-shift" (estimated from ``fun``; their evaluations count in
+            ``nfev`` and ``history``), "2-point (scipy)" (SciPy's own estimate), or ""
+            for gradient-free methods.
     """
 
     x: np.ndarray
@@ -44,6 +52,7 @@ class OptimizeResult:
     history: tuple[float, ...] = field(repr=False)
     success: bool = True
     message: str = ""
+    jac_method: str = ""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -85,7 +94,7 @@ def minimize(
     maxiter: int = 200,
     seed=None,
     callback: Callable[[np.ndarray, float], None] | None = None,
-    jac: Callable[[np.ndarray], np.ndarray] | None = None,
+    jac: Callable[[np.ndarray], np.ndarray] | str | None = None,
     **options,
 ) -> OptimizeResult:
     """Minimise ``fun`` from ``x0``.
@@ -93,7 +102,14 @@ def minimize(
     Args:
         method: one of :data:`METHODS`: SciPy's ``cobyla``, ``l-bfgs-b`` (uses ``jac``
             when given), ``nelder-mead``; ours ``spsa``, ``adam_spsa`` (gradient-free);
-            ``adam``, ``adamw``, ``sgd`` (need ``jac``).
+            ``adam``, ``adamw``, ``sgd`` (gradient methods).
+        jac: the gradient, a callable; or the name of an estimate from ``fun``:
+            ``"central-difference"`` (also SciPy's name ``"3-point"``: 2 evaluations per
+            parameter, step eps^(1/3) max(1, |x_i|) as SciPy's) or ``"parameter-shift"``
+            ((f(x + pi/2 e_i) - f(x - pi/2 e_i)) / 2, exact for circuits whose angles
+            enter as exp(-i theta P / 2) with P a Pauli string). Without ``jac`` the
+            gradient methods use the central difference, as SciPy does; the result's
+            ``jac_method`` says which.
         maxiter: iterations (SciPy's ``maxiter``; optimizer steps for ours).
         seed: seeds the stochastic methods.
         callback: called as ``callback(x, fun)`` after every iteration of our methods.
@@ -117,14 +133,51 @@ def minimize(
         raise ValueError(f"x0 must be finite, got {x0.tolist()}")
     if isinstance(maxiter, bool) or not isinstance(maxiter, int | np.integer) or maxiter < 1:
         raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
-    if method in _NEEDS_JAC and jac is None:
-        raise ValueError(f"method {method!r} needs jac (a gradient function)")
+    if isinstance(jac, str) and jac not in _ESTIMATES:
+        raise ValueError(f"jac must be a callable or one of {', '.join(_ESTIMATES)}, got {jac!r}")
+    if jac is not None and not isinstance(jac, str) and not callable(jac):
+        raise TypeError(f"jac must be a callable or a string, got {type(jac).__name__}")
     objective = _Objective(fun)
+    if jac is None and method in _NEEDS_JAC:
+        jac = "central-difference"
+    jac_method = _ESTIMATES.get(jac, "given") if jac is not None else ""
+    if isinstance(jac, str):
+        jac = _estimator(objective, _ESTIMATES[jac])
     if method in _SCIPY:
-        return _scipy(objective, x0, method, maxiter, callback, jac, options)
-    return _torch(objective, x0, method, maxiter, seed, callback, jac, options)
+        if method != "l-bfgs-b":
+            jac_method = ""
+        elif not jac_method:
+            jac_method = "2-point (scipy)"
+        result = _scipy(objective, x0, method, maxiter, callback, jac, options)
+    else:
+        if method not in _NEEDS_JAC:
+            jac_method = ""
+        result = _torch(objective, x0, method, maxiter, seed, callback, jac, options)
+    return dataclasses.replace(result, jac_method=jac_method)
 
 
+def _estimator(objective: Callable, kind: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A gradient from evaluations of ``objective``: central differences (SciPy's
+    "3-point" step) or the parameter-shift rule."""
+
+    def gradient(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        grad = np.empty_like(x)
+        for i in range(x.size):
+            shift = np.pi / 2 if kind == "parameter-shift" else _EPS3 * max(1.0, abs(x[i]))
+            up, down = x.copy(), x.copy()
+            up[i] += shift
+            down[i] -= shift
+            # the parameter-shift rule halves the difference; the central difference
+            # divides by the step actually taken (x + h - (x - h) in floating point)
+            width = 2.0 if kind == "parameter-shift" else up[i] - down[i]
+            grad[i] = (objective(up) - objective(down)) / width
+        return grad
+
+    return gradient
+
+
+_EPS3 = np.finfo(float).eps ** (1 / 3)  # SciPy's "3-point" relative step
 _SMALL = 256  # parameters up to which BLAS runs on one thread during the fit
 
 
