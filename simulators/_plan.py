@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qworkbench.circuit import Circuit, Parameter, ParameterExpression
+from qworkbench.circuit import Circuit, Expression, Parameter, ParameterExpression
 from simulators._matrices import (
     CONTROLLED_TARGET,
     batched_matrix,
@@ -31,6 +31,7 @@ __all__ = [
     "compile_plan",
     "gates_of",
     "bind_params",
+    "fold_gradient",
     "run_plan",
     "apply_step",
 ]
@@ -70,14 +71,21 @@ class Gate:
 
 
 def gates_of(
-    circuit: Circuit, expand_u: bool = False, keep_id: bool = False
-) -> tuple[list[Gate], tuple[Parameter, ...]]:
+    circuit: Circuit, expand_u: bool = False, keep_id: bool = False,
+    simulator: str = "the statevector simulator",
+) -> tuple[list[Gate], tuple[Parameter, ...]]:  # fmt: skip
     """The circuit's gates with parameter slots, skipping barriers, terminal measurements
     and (unless ``keep_id``, for noise on idle qubits) ``id``. ``expand_u`` rewrites ``u``
     as rz ry rz (equal up to global phase), so every parameterised gate has one angle
-    (for adjoint differentiation)."""
+    (for adjoint differentiation). ``simulator`` names the caller in the error for an
+    operation after a measurement.
+
+    The slots are the circuit's parameters followed by its general angles (each distinct
+    :class:`Expression` once): :func:`bind_params` computes those columns from the
+    parameter values and :func:`fold_gradient` applies the chain rule back."""
     params = circuit.parameters
     slot_of = {p: k for k, p in enumerate(params)}
+    derived: dict[Expression, int] = {}  # general angles: slots after the parameters'
     measured: set[int] = set()
     out: list[Gate] = []
     for op in circuit:
@@ -88,14 +96,16 @@ def gates_of(
             continue
         if measured.intersection(op.qubits):
             raise ValueError(
-                f"{op} acts on a qubit after it was measured; the statevector simulator "
+                f"{op} acts on a qubit after it was measured; {simulator} "
                 "supports terminal measurements only"
             )
         if op.name == "id" and not keep_id:
             continue
         specs = []
         for p in op.params:
-            if isinstance(p, Parameter | ParameterExpression):
+            if isinstance(p, Expression):
+                specs.append((derived.setdefault(p, len(params) + len(derived)), 1.0, 0.0))
+            elif isinstance(p, Parameter | ParameterExpression):
                 specs.append((slot_of[p.parameter], p.scale, p.offset))
             else:
                 specs.append((-1, 0.0, float(p)))
@@ -106,7 +116,7 @@ def gates_of(
             continue
         slots, scales, offsets = (tuple(x) for x in zip(*specs)) if specs else ((), (), ())
         out.append(Gate(op.name, op.qubits, slots, scales, offsets))
-    return out, params
+    return out, params + tuple(derived)
 
 
 @dataclass(frozen=True)
@@ -225,7 +235,11 @@ def bind_params(values, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray |
 
     Accepts None (no parameters), a mapping by name or Parameter, a 1-D sequence or
     a 2-D (batch, n_params) array. Non-finite values raise naming the parameter.
+    ``parameters`` may end with general angles (from :func:`gates_of`): their columns are
+    appended, evaluated from the others for the whole batch at once.
     """
+    angles = tuple(p for p in parameters if isinstance(p, Expression))
+    parameters = parameters[: len(parameters) - len(angles)]
     n = len(parameters)
     if values is None:
         if n:
@@ -262,7 +276,43 @@ def bind_params(values, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray |
         raise ValueError(
             f"params must be finite; parameter {parameters[bad[-1]].name!r} is {arr[tuple(bad)]}"
         )
-    return arr.reshape(-1, n), batched
+    arr = arr.reshape(-1, n)
+    return (_with_angles(arr, parameters, angles) if angles else arr), batched
+
+
+def _with_angles(values: np.ndarray, parameters, angles) -> np.ndarray:
+    """``values`` with one column appended per general angle."""
+    columns = {p: values[:, k] for k, p in enumerate(parameters)}
+    batch = len(values)
+    with np.errstate(all="ignore"):
+        extra = np.stack(
+            [np.broadcast_to(np.asarray(e.evaluate(columns), float), (batch,)) for e in angles],
+            axis=1,
+        )
+    bad = np.argwhere(~np.isfinite(extra))
+    if len(bad):
+        row, col = bad[0]
+        at = {p.name: float(v) for p, v in zip(parameters, values[row])}
+        raise ValueError(f"angle {angles[col]} is {extra[row, col]} at parameters {at}")
+    return np.concatenate([values, extra], axis=1)
+
+
+def fold_gradient(grads: np.ndarray, values: np.ndarray, parameters) -> np.ndarray:
+    """The (batch, n_params) gradient with respect to the circuit's parameters, from
+    ``grads`` with respect to every slot of :func:`gates_of` (``parameters`` and the
+    bound ``values`` as :func:`bind_params` gave them), by the chain rule through the
+    general angles: d<H>/dp = d<H>/dp (direct) + sum_j d<H>/d angle_j * d angle_j/dp."""
+    angles = [p for p in parameters if isinstance(p, Expression)]
+    if not angles:
+        return grads
+    n = len(parameters) - len(angles)
+    slot = {p: k for k, p in enumerate(parameters[:n])}
+    columns = {p: values[:, k] for p, k in slot.items()}
+    out = np.array(grads[:, :n], dtype=float)
+    for j, angle in enumerate(angles):
+        for p, derivative in angle.gradient(columns).items():
+            out[:, slot[p]] += grads[:, n + j] * derivative
+    return out
 
 
 # -- running a plan -------------------------------------------------------------------------

@@ -27,13 +27,13 @@ _RULES = {name: _TWO_TERM for name in ("rx", "ry", "rz", "p", "rxx", "ryy", "rzz
 _RULES.update({name: _FOUR_TERM for name in ("crx", "cry", "crz")})
 
 
-def _occurrences(circuit: Circuit):
+def _occurrences(circuit: Circuit, simulator: str):
     """The circuit with one fresh parameter per occurrence, and per occurrence (gate name,
     slot of the original parameter, scale, offset). Gates are kept as they are (no
     rewriting), so a noise model sees the same gates as in the original circuit."""
     from simulators._plan import gates_of
 
-    gates, params = gates_of(circuit, keep_id=True)
+    gates, params = gates_of(circuit, keep_id=True, simulator=simulator)
     out = Circuit(circuit.num_qubits)
     occ = []
     for gate in gates:
@@ -48,9 +48,15 @@ def _occurrences(circuit: Circuit):
     return out, occ, params
 
 
+def _sim_name(sim) -> str:
+    """How errors name ``sim`` (its class, e.g. DensityMatrixSimulator)."""
+    return type(sim).__name__
+
+
 def parameter_shift_gradient(sim, circuit: Circuit, observable, values: np.ndarray):
-    """(batch, n_params) gradient of ``sim.expval`` at (batch, n_params) ``values``."""
-    expanded, occ, params = _occurrences(circuit)
+    """(batch, n_slots) gradient of ``sim.expval`` at (batch, n_slots) ``values``, the
+    slots of ``gates_of`` (the parameters, then any general angles)."""
+    expanded, occ, params = _occurrences(circuit, _sim_name(sim))
     batch = len(values)
     grads = np.zeros((batch, len(params)))
     if not occ:
@@ -74,11 +80,13 @@ def parameter_shift_gradient(sim, circuit: Circuit, observable, values: np.ndarr
 
 def shift_gradient(sim, circuit: Circuit, observable, params):
     """``sim.gradient`` for simulators without adjoint differentiation: (n_params,) or
-    (batch, n_params) like the statevector simulator's."""
-    from simulators._plan import bind_params
+    (batch, n_params) like the statevector simulator's. General angles (expressions of
+    several parameters) are shifted as angles and folded back by the chain rule."""
+    from simulators._plan import bind_params, fold_gradient, gates_of
 
-    values, batched = bind_params(params, circuit.parameters)
+    slots = gates_of(circuit, keep_id=True, simulator=_sim_name(sim))[1]
+    values, batched = bind_params(params, slots)
     if values is None:
         return np.zeros(0)
-    grads = parameter_shift_gradient(sim, circuit, observable, values)
+    grads = fold_gradient(parameter_shift_gradient(sim, circuit, observable, values), values, slots)
     return grads if batched else grads[0]

@@ -249,7 +249,9 @@ class DensityMatrixSimulator:
         key = circuit.structure_key()
         entry = self._cache.get(key)
         if entry is None:
-            gates, parameters = gates_of(circuit, keep_id=True)
+            gates, parameters = gates_of(
+                circuit, keep_id=True, simulator="the density-matrix simulator"
+            )
             ops = _compile(gates, n, self.noise)
             # the Pauli-transfer program (None when an op acts on more than 2 qubits)
             ptm = _ptm.compile_ptm(gates, n, self.noise, len(parameters))

@@ -48,9 +48,24 @@ def _prepare(qc, parameter_values, sim: StatevectorSimulator, kind: str):
     return circuit, out.reshape(*shape, -1)
 
 
+def _refuse_measurements(qc) -> None:
+    """Estimator circuits hold no measurements (Qiskit's ``StatevectorEstimator`` refuses
+    them too): say which instruction, instead of estimating as if it were not there."""
+    for index, inst in enumerate(qc.data):
+        if inst.operation.name == "measure":
+            qubit = qc.find_bit(inst.qubits[0]).index
+            raise ValueError(
+                f"EstimatorV2 circuits must not measure: measure on qubit {qubit} (instruction "
+                f"{index}); remove measurements with qc.remove_final_measurements(), as for "
+                "Qiskit's StatevectorEstimator"
+            )
+
+
 class EstimatorV2(BaseEstimatorV2):
-    """Exact expectation values (``precision`` > 0 adds Gaussian noise of that std,
-    as Qiskit's ``StatevectorEstimator`` does).
+    """Exact expectation values, as Qiskit's ``StatevectorEstimator``: ``precision`` > 0
+    adds Gaussian noise of that std to each value, ``stds`` are 0, and circuits with
+    measurements are refused. Parameter expressions of several parameters (feature
+    maps) are evaluated for every parameter set in one batched run.
 
     Args:
         default_precision: used when neither the PUB nor ``run`` gives one.
@@ -80,6 +95,7 @@ class EstimatorV2(BaseEstimatorV2):
 
     def _run_pub(self, pub: EstimatorPub) -> PubResult:
         rng = np.random.default_rng(self._seed)
+        _refuse_measurements(pub.circuit)
         circuit, states = _prepare(pub.circuit, pub.parameter_values, self._sim, "states")
         indices = np.arange(int(np.prod(states.shape[:-1], dtype=int))).reshape(states.shape[:-1])
         bc_index, bc_obs = np.broadcast_arrays(indices, pub.observables)
@@ -97,7 +113,9 @@ class EstimatorV2(BaseEstimatorV2):
                     raise ValueError("the operator is not Hermitian and noise cannot be added")
                 value = rng.normal(value.real, pub.precision)
             evs[index] = np.real(value)
-        data = DataBin(evs=evs, stds=np.full(evs.shape, pub.precision), shape=evs.shape)
+        # exact evaluation: zero standard error, as StatevectorEstimator reports even
+        # when precision > 0 adds noise to the values
+        data = DataBin(evs=evs, stds=np.zeros(evs.shape), shape=evs.shape)
         return PubResult(
             data,
             metadata={"target_precision": pub.precision, "circuit_metadata": pub.circuit.metadata},

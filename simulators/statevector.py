@@ -22,7 +22,7 @@ from simulators._common import (
     precision_dtype,
 )
 from simulators._kernels import get_kernels
-from simulators._plan import Plan, PlanCache, apply_step, bind_params, run_plan
+from simulators._plan import Plan, PlanCache, apply_step, bind_params, fold_gradient, run_plan
 from simulators._program import SMALL_MAX_QUBITS
 
 __all__ = [
@@ -201,6 +201,8 @@ class StatevectorSimulator:
             fused, *_ = self._plans.get(circuit, self.fusion)
             psi = self._forward(circuit, fused, values, batch)
             grads = adjoint_gradient(self.kernels, psi, per_gate, values, pauli, self.dtype)
+            # chain rule through general angles (no-op for affine ones)
+            grads = fold_gradient(grads, values, self._plans.get(circuit, 0, True)[2])
         return grads if batched else grads[0]
 
     def sample(self, circuit: Circuit, shots: int, seed=None, params=None) -> dict[str, int]:

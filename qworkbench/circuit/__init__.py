@@ -2,6 +2,19 @@
 
 from qworkbench.circuit._analysis import count_ops, depth, first_non_clifford
 from qworkbench.circuit._circuit import Circuit, Operation
+from qworkbench.circuit._expression import (
+    Expression,
+    acos,
+    asin,
+    atan,
+    cos,
+    exp,
+    is_symbolic,
+    log,
+    sin,
+    sqrt,
+    tan,
+)
 from qworkbench.circuit._gates import DIRECTIVES, GATES, GateSpec, gate_matrix
 from qworkbench.circuit._parameter import Parameter, ParameterExpression
 
@@ -10,6 +23,17 @@ __all__ = [
     "Operation",
     "Parameter",
     "ParameterExpression",
+    "Expression",
+    "is_symbolic",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "exp",
+    "log",
+    "sqrt",
     "GATES",
     "DIRECTIVES",
     "GateSpec",

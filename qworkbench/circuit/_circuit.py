@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qworkbench.circuit import _analysis
+from qworkbench.circuit._expression import Expression, is_symbolic
 from qworkbench.circuit._gates import GATES
 from qworkbench.circuit._parameter import Parameter, ParameterExpression, as_angle, as_real
 from qworkbench.errors import UnsupportedGateError
@@ -22,8 +23,8 @@ _MAX_QUBITS = 100_000  # a sanity bound on the register, not on what can be simu
 class Operation:
     """One instruction: a gate (``name`` in the gate library), ``measure`` or ``barrier``.
 
-    ``params`` holds floats, :class:`Parameter` or :class:`ParameterExpression`;
-    ``clbits`` is set for ``measure`` only.
+    ``params`` holds floats, :class:`Parameter`, :class:`ParameterExpression` or
+    :class:`Expression`; ``clbits`` is set for ``measure`` only.
     """
 
     name: str
@@ -33,7 +34,7 @@ class Operation:
 
     @property
     def is_parameterized(self) -> bool:
-        return any(isinstance(p, Parameter | ParameterExpression) for p in self.params)
+        return any(is_symbolic(p) for p in self.params)
 
     def matrix(self) -> np.ndarray:
         """The unitary of a bound gate (little-endian over ``qubits``)."""
@@ -71,6 +72,18 @@ class _StructureKey:
             other.num_clbits,
             other.ops,
         )
+
+
+def _bind_angle(p, table: dict, op: Operation):
+    """Angle ``p`` of ``op`` with the parameters in ``table`` substituted."""
+    if isinstance(p, Expression):
+        try:
+            return p.bind(table)
+        except ValueError as exc:  # e.g. log of a negative number
+            raise ValueError(f"angle {p} of {op.name} on qubits {list(op.qubits)}: {exc}") from exc
+    if isinstance(p, Parameter | ParameterExpression) and p.parameter in table:
+        return p.value(table[p.parameter])
+    return p
 
 
 def _check_index(value, size: int, what: str) -> int:
@@ -281,7 +294,9 @@ class Circuit:
         seen: dict[Parameter, None] = {}
         for op in self._ops:
             for p in op.params:
-                if isinstance(p, Parameter | ParameterExpression):
+                if isinstance(p, Expression):
+                    seen.update(dict.fromkeys(p.parameters))
+                elif isinstance(p, Parameter | ParameterExpression):
                     seen.setdefault(p.parameter, None)
         return tuple(seen)
 
@@ -352,12 +367,7 @@ class Circuit:
         out = Circuit(self._num_qubits, self._num_clbits)
         for op in self._ops:
             if op.is_parameterized:
-                new = tuple(
-                    p.value(table[p.parameter])
-                    if isinstance(p, Parameter | ParameterExpression) and p.parameter in table
-                    else p
-                    for p in op.params
-                )
+                new = tuple(_bind_angle(p, table, op) for p in op.params)
                 op = Operation(op.name, op.qubits, new, op.clbits)
             out._ops.append(op)
         return out
@@ -413,8 +423,10 @@ class Circuit:
 
     # -- interchange (implemented in their own modules) -------------------------------------
     @classmethod
-    def from_qiskit(cls, qc, decompose: bool = False) -> Circuit:
-        """Import a ``qiskit.QuantumCircuit``; see :func:`qworkbench.circuit.from_qiskit`."""
+    def from_qiskit(cls, qc, decompose: bool = True) -> Circuit:
+        """Import a ``qiskit.QuantumCircuit``, unrolling instructions outside the gate
+        library through their Qiskit definitions (``decompose=False`` refuses them
+        instead); see :func:`qworkbench.circuit._qiskit.from_qiskit`."""
         from qworkbench.circuit._qiskit import from_qiskit
 
         return from_qiskit(qc, decompose=decompose)
@@ -426,11 +438,19 @@ class Circuit:
         return to_qiskit(self)
 
     @classmethod
-    def from_qasm(cls, text: str, decompose: bool = False) -> Circuit:
+    def from_qasm(cls, text: str, decompose: bool = True) -> Circuit:
         """Parse OpenQASM 2 or 3 text (the ``OPENQASM`` header picks the version)."""
         from qworkbench.circuit._qasm import from_qasm
 
         return from_qasm(text, decompose=decompose)
+
+    @classmethod
+    def from_qasm_file(cls, path, decompose: bool = True) -> Circuit:
+        """Read an OpenQASM 2 or 3 file (a clear :class:`~qworkbench.errors.QasmError` for
+        an empty or binary file)."""
+        from qworkbench.circuit._qasm import read_qasm
+
+        return read_qasm(path, decompose=decompose)
 
     def to_qasm(self, version: int = 3) -> str:
         """OpenQASM text, version 2 or 3."""

@@ -1,9 +1,12 @@
 """Symbolic circuit angles: ``Parameter`` and affine ``ParameterExpression``.
 
-Only affine expressions of one parameter (``scale * p + offset``) are supported:
-they cover QAOA's weighted angles (``2 * w * gamma``) and inverses (``-theta``),
-and keep the derivative with respect to the parameter a constant (``scale``),
-which is what adjoint differentiation needs.
+Arithmetic on a parameter with numbers stays affine in that one parameter
+(``scale * p + offset``): QAOA's weighted angles (``2 * w * gamma``) and inverses
+(``-theta``), whose derivative is the constant ``scale`` and which the simulators
+bind on their fast path. Anything more general (``a * b``, ``sin(a)``) is an
+:class:`~qworkbench.circuit.Expression`, built explicitly with ``Expression.of(a) * b``
+or the functions of ``qworkbench.circuit`` so that a product of parameters is never
+made by accident.
 """
 
 from __future__ import annotations
@@ -15,6 +18,21 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["Parameter", "ParameterExpression", "as_angle", "as_real"]
+
+
+def _general(other) -> bool:
+    """True for an ``Expression`` operand (its reflected operator builds the result)."""
+    from qworkbench.circuit._expression import Expression
+
+    return isinstance(other, Expression)
+
+
+def _refuse_symbolic(self, other, op: str) -> None:
+    if isinstance(other, Parameter | ParameterExpression):
+        raise TypeError(
+            f"{self} {op} {other} is not affine in one parameter; build general expressions "
+            f"explicitly: Expression.of({self}) {op} {other} (qworkbench.circuit.Expression)"
+        )
 
 
 class _Affine:
@@ -34,23 +52,35 @@ class _Affine:
         return ParameterExpression(self.parameter, scale, offset)
 
     def __mul__(self, other):
+        if _general(other):
+            return NotImplemented
+        _refuse_symbolic(self, other, "*")
         k = as_real(other, "scale factor")
         return self._make(self.scale * k, self.offset * k)
 
     __rmul__ = __mul__
 
     def __truediv__(self, other):
+        if _general(other):
+            return NotImplemented
+        _refuse_symbolic(self, other, "/")
         k = as_real(other, "divisor")
         if k == 0.0:
             raise ZeroDivisionError(f"cannot divide parameter {self.parameter.name!r} by 0")
         return self * (1.0 / k)
 
     def __add__(self, other):
+        if _general(other):
+            return NotImplemented
+        _refuse_symbolic(self, other, "+")
         return self._make(self.scale, self.offset + as_real(other, "offset"))
 
     __radd__ = __add__
 
     def __sub__(self, other):
+        if _general(other):
+            return NotImplemented
+        _refuse_symbolic(self, other, "-")
         return self + (-as_real(other, "offset"))
 
     def __rsub__(self, other):
@@ -136,7 +166,10 @@ def as_real(value, what: str = "value") -> float:
 
 
 def as_angle(value, what: str = "angle"):
-    """A gate angle: a finite float, a :class:`Parameter` or a :class:`ParameterExpression`."""
+    """A gate angle: a finite float, a :class:`Parameter`, a :class:`ParameterExpression`
+    or a general :class:`~qworkbench.circuit.Expression`."""
     if isinstance(value, Parameter | ParameterExpression):
         return value
+    if _general(value):
+        return value.simplify()
     return as_real(value, what)

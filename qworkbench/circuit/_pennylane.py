@@ -7,6 +7,7 @@ least significant. By default qubit ``q`` goes to wire ``n - 1 - q``, so that
 
 from __future__ import annotations
 
+from qworkbench.circuit._expression import Expression
 from qworkbench.circuit._parameter import Parameter, ParameterExpression
 
 __all__ = ["to_pennylane"]
@@ -71,6 +72,8 @@ def to_pennylane(circuit, wires=None):
             raise ValueError(f"expected {len(index)} parameter values, got {len(params)}")
 
         def angle(p):
+            if isinstance(p, Expression):
+                return p.evaluate({q: params[index[q]] for q in p.parameters}, qml.math)
             if isinstance(p, Parameter | ParameterExpression):
                 return p.scale * params[index[p.parameter]] + p.offset
             return p

@@ -14,12 +14,13 @@ import re
 from qworkbench.circuit._circuit import Circuit
 from qworkbench.errors import QasmError
 
-__all__ = ["from_qasm", "to_qasm", "MAX_QASM_CHARS", "MAX_QASM_BITS"]
+__all__ = ["from_qasm", "read_qasm", "to_qasm", "MAX_QASM_CHARS", "MAX_QASM_BITS"]
 
 MAX_QASM_CHARS = 10_000_000
 MAX_QASM_BITS = 100_000  # qubits or clbits declared, checked before the parser allocates
 _REGISTER = re.compile(r"\b(?:qreg|creg)\s+\w+\s*\[\s*(\d+)\s*\]|\b(?:qubit|bit)\s*\[\s*(\d+)\s*\]")
 
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 _HEADER = re.compile(
     r"\A(?:\s+|//[^\n]*(?:\n|\Z)|/\*.*?\*/)*OPENQASM\s+([0-9]+(?:\.[0-9]+)?)\s*;", re.DOTALL
 )
@@ -65,17 +66,24 @@ def _token_location(exc: BaseException) -> tuple[int | None, int | None]:
     return None, None
 
 
-def from_qasm(text: str, decompose: bool = False) -> Circuit:
-    """Parse OpenQASM 2 or 3 ``text`` into a :class:`Circuit`.
+def from_qasm(text: str, decompose: bool = True) -> Circuit:
+    """Parse OpenQASM 2 or 3 ``text`` into a :class:`Circuit` (gates outside the library
+    unrolled as :func:`~qworkbench.circuit._qiskit.from_qiskit` does).
 
     Raises:
-        QasmError: the text is malformed (``.line``/``.column`` when known) or too large.
-        UnsupportedGateError: it uses a gate outside the library and ``decompose`` is False.
+        QasmError: the text is empty, not text, malformed (``.line``/``.column`` when
+            known) or too large.
+        UnsupportedGateError: it uses a gate that cannot be unrolled into the library (or
+            any gate outside it with ``decompose=False``), or it is a dynamic circuit.
     """
     if not isinstance(text, str):
         raise TypeError(f"OpenQASM text must be a string, got {type(text).__name__}")
     if len(text) > MAX_QASM_CHARS:
         raise QasmError(f"OpenQASM text of {len(text):,} characters exceeds {MAX_QASM_CHARS:,}")
+    if "\x00" in text:
+        raise QasmError("not a text file: the OpenQASM input contains NUL bytes")
+    if not _COMMENTS.sub("", text).strip():
+        raise QasmError("empty program: the OpenQASM text has no statements")
     version = _version(text)
     declared = sum(int(a or b) for a, b in _REGISTER.findall(text))
     if declared > MAX_QASM_BITS:
@@ -94,6 +102,26 @@ def from_qasm(text: str, decompose: bool = False) -> Circuit:
             message = "syntax error" + (f" at line {line}, column {column}" if line else "")
         raise QasmError(f"invalid OpenQASM {version}: {message}", line, column) from exc
     return Circuit.from_qiskit(qc, decompose=decompose)
+
+
+def read_qasm(path, decompose: bool = True) -> Circuit:
+    """Read an OpenQASM 2 or 3 file; :class:`QasmError` when it is not UTF-8 text."""
+    from pathlib import Path
+
+    data = Path(path).read_bytes()
+    if len(data) > 4 * MAX_QASM_CHARS:
+        raise QasmError(f"{path}: {len(data):,} bytes is too large for an OpenQASM program")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise QasmError(
+            f"{path} is not a text file (byte {data[exc.start]:#04x} at offset {exc.start} is "
+            "not UTF-8); OpenQASM programs are text"
+        ) from None
+    try:
+        return from_qasm(text, decompose=decompose)
+    except QasmError as exc:
+        raise QasmError(f"{path}: {exc}", exc.line, exc.column) from exc
 
 
 def _parse(text: str, version: int):
