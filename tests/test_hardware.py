@@ -522,3 +522,28 @@ def test_cli_qas_submit_writes_ideal_noisy_mitigated(tmp_path):
     assert abs(out["noisy"] - out["ideal"]) < 0.3
     assert abs(out["mitigated"] - out["ideal"]) < abs(out["noisy"] - out["ideal"])
     assert {r.id for r in hardware.jobs()} == {out["noisy_job"], out["mitigated_job"]}
+
+
+def test_a_circuit_wider_than_the_backend_is_one_line(tmp_path):
+    """Issue 16 item 11: 10 qubits on fake_manila (5) was a 75-line TranspilerError."""
+    wide = Circuit(10).h(0).cx(0, 9)
+    with pytest.raises(ValueError, match="the circuit has 10 qubits; backend fake_manila has 5"):
+        hardware.submit(wide, "fake_manila")
+    assert hardware.jobs() == []  # nothing was stored
+    qasm = tmp_path / "wide.qasm"
+    qasm.write_text(wide.to_qasm(version=2))
+    result = _cli("submit", str(qasm), "--backend", "fake_manila")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "qwb submit: error: the circuit has 10 qubits; backend fake_manila has 5"
+    )
+    run = tmp_path / "tfim6-run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"env": {"task": "tfim6"}, "agent": "random"}))
+    (run / "best_circuit.qasm").write_text(Circuit(6).h(0).cx(0, 5).to_qasm(version=2))
+    result = _cli("qas", "submit", str(run), "--backend", "fake_manila")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "qwb qas submit: error: the circuit has 6 qubits; backend fake_manila has 5"
+    )
+    assert not list(run.glob("hardware-*.json"))

@@ -93,16 +93,23 @@ def runtime_service():
 
 
 def _fake_backend(name: str):
+    import warnings
+
     from qiskit.providers.exceptions import QiskitBackendNotFoundError
     from qiskit_ibm_runtime.fake_provider.local_service import QiskitRuntimeLocalService
 
-    try:
-        return QiskitRuntimeLocalService().backend(name)
-    except QiskitBackendNotFoundError:
-        pass
-    from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
+    # the local service builds every fake backend to find one, and fake_nighthawk warns
+    # that its made-up error rates are not typical: noise on every command, whatever
+    # backend was asked for
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Properties of fake_", UserWarning)
+        try:
+            return QiskitRuntimeLocalService().backend(name)
+        except QiskitBackendNotFoundError:
+            pass
+        from qiskit_ibm_runtime.fake_provider import FakeProviderForBackendV2
 
-    names = sorted(b.name for b in FakeProviderForBackendV2().backends())
+        names = sorted(b.name for b in FakeProviderForBackendV2().backends())
     raise ValueError(
         f"unknown fake backend {name!r}; available: {', '.join(names[:12])}, ..."
     ) from None

@@ -77,13 +77,28 @@ def circuit_hash(circuits, observables=None) -> str:
 
 
 def transpile(circuits, backend, *, optimization_level: int = 1, seed: int | None = 0):
-    """ISA circuits for ``backend`` with a seeded ``generate_preset_pass_manager``."""
-    from qiskit.transpiler import generate_preset_pass_manager
+    """ISA circuits for ``backend`` with a seeded ``generate_preset_pass_manager``.
 
+    Raises:
+        ValueError: a circuit wider than the backend, or one the transpiler cannot map
+            onto it (the transpiler's reason, in one line).
+    """
+    from qiskit.transpiler import TranspilerError, generate_preset_pass_manager
+
+    width = getattr(backend, "num_qubits", None)
+    for qc in circuits:
+        if width is not None and qc.num_qubits > width:
+            raise ValueError(f"the circuit has {qc.num_qubits} qubits; backend "
+                             f"{backend_name(backend)} has {width}")  # fmt: skip
     pm = generate_preset_pass_manager(
         optimization_level=optimization_level, backend=backend, seed_transpiler=seed
     )
-    return [pm.run(qc) for qc in circuits]
+    try:
+        return [pm.run(qc) for qc in circuits]
+    except TranspilerError as exc:
+        reason = str(exc).strip().strip("'\"").splitlines()[0] if str(exc).strip() else ""
+        raise ValueError(f"cannot transpile the circuit for backend {backend_name(backend)}: "
+                         f"{reason or type(exc).__name__}") from None  # fmt: skip
 
 
 def _mode(mode: str, backend, stack):
