@@ -3,7 +3,10 @@ a file, ``qwb tasks``, hardware-width errors, torn logs, diverged runs, QAOA's s
 
 from __future__ import annotations
 
+import json
 import threading
+
+import pytest
 
 
 def _invoke(*args: str, env: dict | None = None):
@@ -67,3 +70,44 @@ def test_progress_interval_from_the_environment(monkeypatch, capsys):
     with progress("qaoa", None, "evaluations") as bar:
         bar.advance(1, "objective 3")
     assert capsys.readouterr().err.startswith("qwb qaoa: evaluations 1 [0:00:00] objective 3")
+
+
+# --- item 18: a torn last line in a log -----------------------------------------------
+
+
+def _episodes(n: int) -> list[str]:
+    return [json.dumps({"episode": i, "error": 0.1 / (i + 1), "success": i % 2 == 1,
+                        "gates": 3, "depth": 2}) for i in range(n)]  # fmt: skip
+
+
+def test_plot_skips_a_torn_last_line_with_a_warning(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = _episodes(30)
+    (run / "episodes.jsonl").write_text("\n".join(lines) + '\n{"episode": 30, "err')
+    result = _invoke("plot", str(run))
+    assert result.exit_code == 0, result.output
+    assert "qwb plot: warning: " in result.stderr and "line 31" in result.stderr
+    assert (run / "error.png").exists() and (run / "successes.png").exists()
+    from qworkbench.experiments.plots import read_log
+
+    with pytest.warns(UserWarning, match="line 31"):
+        assert len(read_log(run)) == 30
+    # torn elsewhere: still an error naming the line
+    (run / "episodes.jsonl").write_text("\n".join([*lines[:5], '{"epi', *lines[5:]]) + "\n")
+    _usage_error(_invoke("plot", str(run)), "line 6 is not JSON")
+
+
+def test_results_reader_keeps_complete_files_and_skips_torn_lines(tmp_path):
+    from qworkbench.experiments.results import read_results
+
+    rows = [{"key": f"k{i}", "task": "bell", "agent": "random", "seed": i, "success_rate": 1.0,
+             "successes": 1, "episodes": 2} for i in range(3)]  # fmt: skip
+    text = "\n".join(json.dumps(r) for r in rows) + "\n"
+    (tmp_path / "results.jsonl").write_text(text)
+    assert list(read_results(tmp_path).values()) == rows
+    # a killed run's torn line, then a rerun's line after it: skipped (warned when asked)
+    (tmp_path / "results.jsonl").write_text(text + '{"key": "k9", "ta\n' + json.dumps(rows[0]))
+    assert list(read_results(tmp_path).values()) == rows
+    with pytest.warns(UserWarning, match="line 4"):
+        read_results(tmp_path, warn=True)

@@ -22,6 +22,7 @@ __all__ = [
     "interactive",
     "progress",
     "Progress",
+    "warnings_as_lines",
 ]
 
 
@@ -78,6 +79,21 @@ def writable_file(command: str, out: str, option: str = "--out") -> Path:
         fail(command, f"{option} {out}: cannot write there (it is a folder, not a file)")
     _check_dir(command, path.parent, f"{option} {out}")
     return path
+
+
+@contextlib.contextmanager
+def warnings_as_lines(command: str) -> Iterator[None]:
+    """Python warnings raised inside, each printed as one line on stderr,
+    ``qwb COMMAND: warning: MESSAGE`` (not Python's two-line form with a source line)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default", UserWarning)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                typer.echo(f"qwb {command}: warning: {warning.message}", err=True)
 
 
 def interactive(json_output: bool = False) -> bool:

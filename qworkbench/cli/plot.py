@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qworkbench.cli._app import app
-from qworkbench.cli._common import fail
+from qworkbench.cli._common import fail, warnings_as_lines
 
 
 @app.command("plot")
@@ -19,10 +19,11 @@ def plot(
     from qworkbench.experiments.plots import plot_results, plot_run
 
     try:
-        if (Path(directory) / "episodes.jsonl").exists():
-            paths = plot_run(directory)
-        else:
-            paths = plot_results(directory)
+        with warnings_as_lines("plot"):  # e.g. a torn last line, skipped
+            if (Path(directory) / "episodes.jsonl").exists():
+                paths = plot_run(directory)
+            else:
+                paths = plot_results(directory)
     except (ValueError, FileNotFoundError) as exc:
         fail("plot", exc)
     for path in paths:

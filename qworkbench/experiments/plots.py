@@ -5,11 +5,10 @@ into a run, bench or sweep directory, as ``qwb qas plot`` and ``qwb plot`` do.""
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 from qworkbench._io import atomic_write
-from qworkbench.experiments.results import read_results
+from qworkbench.experiments.results import read_jsonl, read_results
 from qworkbench.experiments.tables import (
     SOLVER_METRICS,
     aggregate,
@@ -31,18 +30,13 @@ __all__ = [
 
 
 def read_log(run_dir) -> list[dict]:
+    """The episode records of a run directory's ``episodes.jsonl``. A torn last line (a
+    run killed mid-write; ``--resume`` rewrites it) is skipped with a warning; a line
+    that is not JSON elsewhere raises ``ValueError`` naming it."""
     path = Path(run_dir) / "episodes.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no episodes.jsonl)")
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: line {number} is not JSON ({exc.msg})") from None
-    return records
+    return read_jsonl(path)
 
 
 def draw_error(ax, records: list[dict]) -> None:
@@ -136,7 +130,7 @@ def plot_results(out_dir) -> list[Path]:
     path = out / "results.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{out_dir} has no results.jsonl (not a bench or sweep dir)")
-    rows = list(read_results(out).values())
+    rows = list(read_results(out, warn=True).values())
     kinds = {r.get("kind", "qas") for r in rows}
     if len(kinds) > 1:
         raise ValueError(f"{out} mixes sweep kinds {sorted(kinds)}")
