@@ -238,7 +238,7 @@ def bind_params(values, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray |
     ``parameters`` may end with general angles (from :func:`gates_of`): their columns are
     appended, evaluated from the others for the whole batch at once.
     """
-    angles = tuple(p for p in parameters if isinstance(p, Expression))
+    angles = _general_angles(parameters)
     parameters = parameters[: len(parameters) - len(angles)]
     n = len(parameters)
     if values is None:
@@ -280,6 +280,14 @@ def bind_params(values, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray |
     return (_with_angles(arr, parameters, angles) if angles else arr), batched
 
 
+def _general_angles(parameters) -> tuple:
+    """The general angles that end ``parameters`` (checked in O(1) when there are none:
+    the affine fast path)."""
+    if not parameters or not isinstance(parameters[-1], Expression):
+        return ()
+    return tuple(p for p in parameters if isinstance(p, Expression))
+
+
 def _with_angles(values: np.ndarray, parameters, angles) -> np.ndarray:
     """``values`` with one column appended per general angle."""
     columns = {p: values[:, k] for k, p in enumerate(parameters)}
@@ -302,7 +310,7 @@ def fold_gradient(grads: np.ndarray, values: np.ndarray, parameters) -> np.ndarr
     ``grads`` with respect to every slot of :func:`gates_of` (``parameters`` and the
     bound ``values`` as :func:`bind_params` gave them), by the chain rule through the
     general angles: d<H>/dp = d<H>/dp (direct) + sum_j d<H>/d angle_j * d angle_j/dp."""
-    angles = [p for p in parameters if isinstance(p, Expression)]
+    angles = _general_angles(parameters)
     if not angles:
         return grads
     n = len(parameters) - len(angles)
