@@ -111,3 +111,120 @@ def test_results_reader_keeps_complete_files_and_skips_torn_lines(tmp_path):
     assert list(read_results(tmp_path).values()) == rows
     with pytest.warns(UserWarning, match="line 4"):
         read_results(tmp_path, warn=True)
+
+
+# --- item 19: progress when stderr is not a terminal ----------------------------------
+
+
+def test_vqe_prints_progress_lines_when_piped(monkeypatch):
+    monkeypatch.setenv("QWB_PROGRESS_INTERVAL", "0")  # a line at every iteration
+    result = _invoke("vqe", "--task", "h2_2q", "--ansatz", "hea", "--layers", "1",
+                     "--maxiter", "3")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "qwb vqe: h2_2q iteration 1/3 [0:00:" in result.stderr
+    assert "qwb vqe: h2_2q iteration 3/3 [" in result.stderr
+
+
+# --- item 13: --out under an existing file --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (("vqe", "--task", "h2_2q"), "vqe"),
+        (("bench", "optim", "--optimizers", "adamw"), "bench optim"),
+        (("bench", "sim", "--sizes", "4"), "bench sim"),
+        (("sweep", "--tasks", "bell", "--agents", "random", "--seeds", "1", "--episodes", "1"),
+         "sweep"),
+    ],
+)  # fmt: skip
+def test_out_under_a_file_is_one_line(tmp_path, args, command):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("kept")
+    out = str(a_file / "sub" / ("x.json" if command in ("vqe", "bench sim") else "dir"))
+    result = _invoke(*args, "--out", out)
+    _usage_error(result, f"qwb {command}: error: --out {out}: cannot write there ({a_file} is a "
+                         "file, not a folder)")  # fmt: skip
+    assert a_file.read_text() == "kept"
+
+
+def test_vqe_out_appends_one_line_per_run(tmp_path):
+    out = tmp_path / "runs" / "vqe.jsonl"
+    for _ in range(2):
+        result = _invoke("vqe", "--task", "h2_2q", "--ansatz", "hea", "--layers", "1",
+                         "--maxiter", "2", "--out", str(out), "--json")  # fmt: skip
+        assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and rows[0]["problem"] == "h2_2q"
+    assert json.loads(result.stdout.strip().splitlines()[-1])["energy"] == rows[1]["energy"]
+
+
+# --- item 21: a diverged optimizer says so --------------------------------------------
+
+
+def test_optim_table_says_where_a_run_diverged():
+    from qworkbench.experiments.optim_bench import format_table
+
+    common = {"train_loss": None, "state_bytes": 2**20, "state_vs_baseline": 1.0,
+              "step_ms": 1.0, "step_vs_baseline": 1.0, "optimizer_step_ms": 0.1,
+              "baseline": "adamw", "val_loss_vs_baseline": None}  # fmt: skip
+    rows = [
+        {**common, "optimizer": "adamw", "val_loss": 2.5, "diverged_at": None,
+         "val_loss_per_seed": [2.5]},
+        {**common, "optimizer": "muon", "val_loss": None, "diverged_at": [7, 4],
+         "val_loss_per_seed": [None, None, 2.6]},
+    ]  # fmt: skip
+    table = format_table(rows)
+    assert "| adamw | 2.5000 |" in table
+    assert "| muon | diverged at step 4 (2/3 seeds) |" in table
+
+
+def test_bench_optim_reports_divergence(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(f"line {i}: to be or not to be, that is the question {i % 7}"
+                                for i in range(400)))  # fmt: skip
+    result = _invoke("bench", "optim", "--lr", "1e6", "--optimizers", "muon", "--steps", "6",
+                     "--width", "16", "--layers", "1", "--context", "16", "--batch", "4",
+                     "--eval-every", "2", "--corpus", str(corpus), "--out",
+                     str(tmp_path / "out"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "out" / "optim.json").read_text())["rows"]
+    (muon,) = [r for r in rows if r["optimizer"] == "muon"]
+    assert muon["diverged_at"], "lr 1e6 no longer diverges: pick a larger one"
+    step = min(muon["diverged_at"])
+    assert f"| muon | diverged at step {step} |" in result.stdout
+    assert f"muon diverged (non-finite loss at step {step}); try a smaller --lr" in result.stderr
+
+
+# --- item 22: QAOA's seed, plurals ----------------------------------------------------
+
+
+def test_qaoa_without_seed_says_the_seed_it_drew():
+    args = ("qaoa", "--problem", "maxcut", "--random", "5", "--maxiter", "5", "--json")
+    first = _invoke(*args)
+    assert first.exit_code == 0, first.output
+    (line,) = [x for x in first.stderr.splitlines() if x.startswith("qwb qaoa: seed ")]
+    seed = int(line.split()[3])
+    assert line == f"qwb qaoa: seed {seed} (pass --seed {seed} to repeat)"
+    again = _invoke(*args, "--seed", str(seed))
+    assert again.exit_code == 0 and "qwb qaoa: seed" not in again.stderr
+    a, b = (json.loads(r.stdout.strip().splitlines()[-1]) for r in (first, again))
+    assert a["seed"] == b["seed"] == seed
+    assert {k: v for k, v in a.items() if k != "seconds"} == {
+        k: v for k, v in b.items() if k != "seconds"
+    }
+
+
+def test_sweep_progress_says_1_success(tmp_path, monkeypatch):
+    import qworkbench.experiments.sweep as experiments_sweep
+
+    def fake_sweep(cells, out, progress=None, **_):
+        for i, cell in enumerate(cells):
+            progress({**cell, "successes": i + 1}, cell, i + 1, len(cells))
+        return experiments_sweep.SweepResult(rows=[], ran=len(cells))
+
+    monkeypatch.setattr(experiments_sweep, "sweep", fake_sweep)
+    result = _invoke("sweep", "--tasks", "bell", "--agents", "random", "--seeds", "2",
+                     "--episodes", "1", "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert ": 1 success\n" in result.stderr and ": 2 successes\n" in result.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qworkbench.cli._app import bench_app
-from qworkbench.cli._common import fail, writable_dir
+from qworkbench.cli._common import fail, progress, writable_dir, writable_file
 
 
 @bench_app.command(
@@ -16,7 +16,13 @@ def bench_sim(ctx: typer.Context) -> None:
     (arguments go to benchmarks/statevector.py; try --help)."""
     from qworkbench.experiments.sim_bench import main
 
-    main(list(ctx.args), prog="qwb bench sim")
+    args = list(ctx.args)
+    for i, arg in enumerate(args):  # the results file, checked before minutes of timing
+        if arg.startswith("--out="):
+            writable_file("bench sim", arg.partition("=")[2])
+        elif arg == "--out" and i + 1 < len(args):
+            writable_file("bench sim", args[i + 1])
+    main(args, prog="qwb bench sim")
 
 
 _BENCH_OPTIM_DEFAULT = ("adamw,galore_adamw,q_galore_adamw,apollo,apollo_mini,adam8bit,adam4bit,"
@@ -91,6 +97,7 @@ def bench_optim(
         data = bench.load_corpus(corpus)
     except (ValueError, OSError) as exc:
         fail("bench optim", str(exc))
+    directory = writable_dir("bench optim", out)  # takes files before anything trains
     typer.echo(
         f"corpus {data.name} ({len(data.train) + len(data.val):,} chars, vocab {data.vocab}); "
         f"model {layers}x{width}; {steps} steps of {batch}x{context} tokens; "
@@ -98,17 +105,17 @@ def bench_optim(
         err=True,
     )
     position = {case: i + 1 for i, case in enumerate(cases)}
+    trained = {}  # steps done per (case, seed)
 
-    def progress(case, seed, step, train_loss, val_loss):
-        typer.echo(
-            f"[{position[case]}/{len(cases)}] {case} seed {seed}: step {step + 1}/{steps} "
-            f"train {train_loss:.4f} val {val_loss:.4f}",
-            err=True,
-        )
+    def report(case, seed, step, train_loss, val_loss):
+        line = (f"[{position[case]}/{len(cases)}] {case} seed {seed}: step {step + 1}/{steps} "
+                f"train {train_loss:.4f} val {val_loss:.4f}")  # fmt: skip
+        bar.advance(step + 1 - trained.get((case, seed), 0), f"{case} seed {seed}")
+        trained[case, seed] = step + 1
+        bar.note(line)
 
     import torch
 
-    directory = writable_dir("bench optim", out)  # takes files before anything trains
     if threads is not None:
         torch.set_num_threads(threads)
     problems = bench.preflight(cases, config, data, lr=lr, rank=rank)
@@ -121,8 +128,9 @@ def bench_optim(
     if not cases:
         fail("bench optim", "none of the optimizers can train this model")
     try:
-        rows = bench.benchmark(cases, config, data, lr=lr, rank=rank, seeds=range(seeds),
-                               progress=progress)  # fmt: skip
+        with progress("bench optim", len(cases) * seeds * steps, "steps") as bar:
+            rows = bench.benchmark(cases, config, data, lr=lr, rank=rank, seeds=range(seeds),
+                                   progress=report)  # fmt: skip
     except (ValueError, RuntimeError) as exc:
         fail("bench optim", str(exc))
     settings = {"optimizers": cases, "steps": steps, "seeds": seeds, "width": width,
@@ -144,3 +152,8 @@ def bench_optim(
     except OSError as exc:
         fail("bench optim", f"--out {out}: writing the results failed ({exc})")
     typer.echo(f"(optim.json, table.md and optim_loss.png in {out})", err=True)
+    for row in rows:
+        if row.get("diverged_at"):
+            step = min(row["diverged_at"])
+            typer.echo(f"qwb bench optim: warning: {row['optimizer']} diverged (non-finite "
+                       f"loss at step {step}); try a smaller --lr", err=True)  # fmt: skip

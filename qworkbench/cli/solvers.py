@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from qworkbench.cli._app import app
-from qworkbench.cli._common import choice, fail, interactive
+from qworkbench.cli._common import choice, fail, progress, writable_file
 
 
 @app.command("vqe")
@@ -46,27 +44,31 @@ def vqe(
     from tasks.vqe import VQE
 
     start = time.perf_counter()
+    if out is not None:
+        writable_file("vqe", out)  # before the (long) work, not after it
     try:
-        if task is not None:
-            options = {} if bond_length is None else {"bond_length": bond_length}
-            problem = get_task(task, **options)
-            label = task
-        else:
-            space = None
-            if active is not None:
-                try:
-                    space = tuple(int(v) for v in active.split(","))
-                except ValueError:
-                    fail("vqe", f"--active must be 'ELECTRONS,ORBITALS', got {active!r}")
-            problem = hamiltonians.molecule(
-                molecule,
-                bond_length,
-                basis=basis,
-                mapping=mapping,
-                active=space,
-                frozen_core=frozen_core,
-            )
-            label = problem.name
+        building = f"building the Hamiltonian of {task or molecule}"
+        with progress("vqe", None, building, quiet=json_output):
+            if task is not None:
+                options = {} if bond_length is None else {"bond_length": bond_length}
+                problem = get_task(task, **options)
+                label = task
+            else:
+                space = None
+                if active is not None:
+                    try:
+                        space = tuple(int(v) for v in active.split(","))
+                    except ValueError:
+                        fail("vqe", f"--active must be 'ELECTRONS,ORBITALS', got {active!r}")
+                problem = hamiltonians.molecule(
+                    molecule,
+                    bond_length,
+                    basis=basis,
+                    mapping=mapping,
+                    active=space,
+                    frozen_core=frozen_core,
+                )
+                label = problem.name
         if ansatz == "hea":
             circuit = hardware_efficient(problem.num_qubits, layers, initial_state=problem.hf_state)
         elif ansatz == "uccsd":
@@ -84,16 +86,8 @@ def vqe(
         )
     except (ValueError, TypeError) as exc:
         fail("vqe", str(exc))
-    progress = interactive(json_output)
-    steps = iter(range(1, maxiter + 1))
-
-    def report(_params, value):
-        if progress:
-            typer.echo(f"\r  iteration {next(steps):4d}  energy {value:+.8f}", err=True, nl=False)
-
-    result = solver.run(callback=report)
-    if progress:
-        typer.echo("", err=True)
+    with progress("vqe", maxiter, f"{label} iteration", quiet=json_output) as bar:
+        result = solver.run(callback=lambda _params, value: bar.advance(1, f"energy {value:+.8f}"))
     summary = {
         "problem": label,
         "num_qubits": problem.num_qubits,
@@ -122,15 +116,15 @@ def vqe(
     )
     if problem.hf_energy is not None:
         typer.echo(f"  HF energy    {problem.hf_energy:+.8f} Ha")
-    if out is not None:
-        from pathlib import Path
-
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as fh:
-            fh.write(json.dumps(summary) + "\n")
-    if json_output:
+    if json_output:  # printed first: a failing write loses nothing
         typer.echo(json.dumps(summary))
+    if out is not None:
+        from qworkbench.hardware._store import append_line
+
+        try:
+            append_line(out, json.dumps(summary))
+        except OSError as exc:
+            fail("vqe", f"--out {out}: writing the result failed ({exc.strerror or exc})")
 
 
 _QAOA_METHODS = ("penalty_slack", "dual_ascent", "bundle", "cutting_plane", "augmented_lagrangian")
@@ -186,6 +180,11 @@ def qaoa(
             raise typer.BadParameter(f"must be a positive integer, got {value}", param_hint=name)
     if cvar_alpha is not None and not 0 < cvar_alpha <= 1:
         raise typer.BadParameter(f"must be in (0, 1], got {cvar_alpha}", param_hint="--cvar-alpha")
+    if seed is None:  # drawn and said, so that the run (and a random instance) repeats
+        import secrets
+
+        seed = secrets.randbelow(2**31)
+        typer.echo(f"qwb qaoa: seed {seed} (pass --seed {seed} to repeat)", err=True)
     options = {"p": p, "mixer": mixer, "init": init, "maxiter": maxiter, "seed": seed}
     options.update(
         {
@@ -196,20 +195,16 @@ def qaoa(
     )
     try:
         prob = build_problem(problem, instance, random_size, index, seed)
-        if sys.stderr.isatty():
-            from rich.console import Console
+        with progress("qaoa", None, method or "evaluations", quiet=as_json) as bar:
 
-            with Console(stderr=True).status("QAOA running") as status:
+            def report(nfev: int, value: float) -> None:
+                bar.advance(nfev - bar.done, f"objective {value:.6g}")
 
-                def progress(nfev: int, value: float) -> None:
-                    status.update(f"QAOA: {nfev} evaluations, objective {value:.6g}")
-
-                out = solve(prob, method=method, solver=solver, callback=progress, **options)
-        else:
-            out = solve(prob, method=method, solver=solver, **options)
+            out = solve(prob, method=method, solver=solver, callback=report, **options)
     except (ValueError, OSError, MemoryError) as exc:
         fail("qaoa", exc)
-    out = {"problem": problem, "instance": instance or f"random:{random_size}", **out}
+    out = {"problem": problem, "instance": instance or f"random:{random_size}", "seed": seed,
+           **out}  # fmt: skip
     if as_json:
         typer.echo(json.dumps(out))
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qworkbench.cli._app import app
-from qworkbench.cli._common import fail
+from qworkbench.cli._common import fail, progress, writable_dir
 
 
 @app.command("sweep")
@@ -43,8 +43,9 @@ def sweep(
         cells = expand(settings)
     except (ValueError, TypeError, OSError) as exc:
         fail("sweep", str(exc))
+    writable_dir("sweep", out)  # before any cell runs
 
-    def progress(row, cell, done, total):
+    def report(row, cell, done, total):
         hidden = ("episodes", "preset", "noise", "maxiter", "steps", "width", "layers", "heads",
                   "context", "batch", "eval_every", "corpus", "corpus_sha256", "threads",
                   "device")  # fmt: skip
@@ -55,20 +56,24 @@ def sweep(
             loss = row["final_val_loss"]
             status = f"val loss {loss:.4f}" if loss is not None else "diverged"
         elif "successes" in row:
-            status = f"{row['successes']} successes"
+            count = row["successes"]
+            status = f"{count} success" if count == 1 else f"{count} successes"
         elif "error" in row:
             status = "error -" if row["error"] is None else f"error {row['error']:.2e}"
         else:  # None for a graph without edges (no cut to approximate)
             ratio = row.get("approximation_ratio")
             status = "ratio -" if ratio is None else f"ratio {ratio:.3f}"
-        typer.echo(f"[{done}/{total}] {what}: {status}", err=True)
+        bar.total = total
+        bar.advance(1 if row is not None else 0, f"last: {what}")
+        bar.note(f"[{done}/{total}] {what}: {status}")
 
     try:
-        if executor == "local":  # the sweep owns its pool (and replaces it if a worker dies)
-            result = run_sweep(cells, out, workers=workers, progress=progress)
-        else:
-            with make_executor(executor, workers) as pool:
-                result = run_sweep(cells, out, executor=pool, progress=progress)
+        with progress("sweep", None, "cells") as bar:
+            if executor == "local":  # the sweep owns its pool (and replaces it if a worker dies)
+                result = run_sweep(cells, out, workers=workers, progress=report)
+            else:
+                with make_executor(executor, workers) as pool:
+                    result = run_sweep(cells, out, executor=pool, progress=report)
     except (ValueError, OSError) as exc:
         fail("sweep", str(exc))
     typer.echo(

@@ -484,16 +484,27 @@ def _fmt(value, spec, suffix=""):
     return "-" if value is None else f"{value:{spec}}{suffix}"
 
 
+def _val_loss_cell(row: dict) -> str:
+    """The validation loss, or where the run diverged (a non-finite loss)."""
+    diverged = row.get("diverged_at")
+    if not diverged:
+        return _fmt(row["val_loss"], ".4f")
+    seeds = len(row.get("val_loss_per_seed") or diverged)
+    of = f" ({len(diverged)}/{seeds} seeds)" if seeds > 1 else ""
+    return f"diverged at step {min(diverged)}{of}"
+
+
 def format_table(rows: list[dict]) -> str:
     """Markdown: loss, state memory and time per step, the last two also relative to
-    the baseline row (AdamW); sorted by validation loss, diverged runs last."""
+    the baseline row (AdamW); sorted by validation loss, diverged runs last (with the
+    step where the loss stopped being finite)."""
     base = rows[0]["baseline"] if rows else "adamw"
     lines = [f"| optimizer | val loss | vs {base} | train loss | state (MiB) | state vs {base} "
              f"| step (ms) | step vs {base} | optimizer step (ms) |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in sorted(rows, key=lambda r: (r["val_loss"] is None, r["val_loss"] or 0.0)):
         lines.append(
-            f"| {r['optimizer']} | {_fmt(r['val_loss'], '.4f')} | "
+            f"| {r['optimizer']} | {_val_loss_cell(r)} | "
             f"{_fmt(None if r['val_loss_vs_baseline'] is None else 100 * r['val_loss_vs_baseline'], '+.1f', '%')} | "  # noqa: E501
             f"{_fmt(r['train_loss'], '.4f')} | {r['state_bytes'] / 2**20:.2f} | "
             f"{_fmt(r['state_vs_baseline'], '.3f', 'x')} | {r['step_ms']:.1f} | "
