@@ -3,8 +3,14 @@
 PennyLane orders a state with wire 0 most significant; we map device wire index
 ``i`` to our qubit ``n - 1 - i``, so our state vector *is* PennyLane's and
 measurement processing (``process_state``/``process_samples``) applies unchanged.
-Gates outside our library are decomposed by PennyLane first. Derivatives: adjoint
-differentiation by our simulator (``diff_method="adjoint"`` or ``"device"``).
+Gates outside our library are decomposed by PennyLane first; an operation PennyLane
+defines by its matrix alone (``BlockEncode``, ``DoubleExcitationPlus``, a ``QubitUnitary``
+on three or more wires) is applied as a dense unitary between runs of our gates, as
+``default.qubit`` does. Dynamic work wires (``qml.allocate``, and the ``Allocate``/
+``Deallocate`` pairs that graph decomposition introduces) are mapped onto unused zeroed
+device wires by PennyLane's ``device_resolve_dynamic_wires``. Derivatives: adjoint
+differentiation by our simulator (``diff_method="adjoint"`` or ``"device"``), for which
+dense unitaries are decomposed into our gates instead.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.modifiers import simulator_tracking, single_tape_support
 from pennylane.devices.preprocess import (
     decompose,
+    device_resolve_dynamic_wires,
     validate_device_wires,
     validate_measurements,
 )
 from pennylane.devices.qubit import measure, measure_with_samples
+from pennylane.exceptions import DecompositionUndefinedError, DeviceError
 from pennylane.transforms import broadcast_expand, defer_measurements
 from pennylane.transforms.core import CompilePipeline
 
@@ -69,8 +77,37 @@ _FIXED_GATES = {
 }
 
 
+# from this width on, one dense pass beats a quantum Shannon decomposition (~4**n gates)
+_DENSE_MIN_WIRES = 3
+
+
+def _dense(op) -> bool:
+    """Applied as a dense unitary: defined by a matrix alone, or a wide QubitUnitary."""
+    if op.name in _GATES or not op.has_matrix:
+        return False
+    return not op.has_decomposition or (
+        op.name == "QubitUnitary" and len(op.wires) >= _DENSE_MIN_WIRES
+    )
+
+
 def _supported(op) -> bool:
-    return op.name in _GATES
+    return op.name in _GATES or _dense(op)
+
+
+def _decomposition(op) -> list:
+    """PennyLane's decomposition; a matrix-only operation (under adjoint differentiation,
+    where every gate needs a generator) becomes a QubitUnitary, which PennyLane decomposes
+    numerically: possible only while its parameters are not trainable."""
+    if op.has_decomposition:
+        return op.decomposition()
+    if not op.has_matrix:
+        raise DecompositionUndefinedError(f"{op.name} has neither a decomposition nor a matrix")
+    if any(qml.math.requires_grad(p) for p in op.data):
+        raise DeviceError(
+            f"{op.name} with a trainable parameter has no decomposition into qworkbench's gates, "
+            "which adjoint differentiation needs; use diff_method='parameter-shift'"
+        )
+    return [qml.QubitUnitary(op.matrix(), wires=op.wires)]
 
 
 def _supported_for_adjoint(op) -> bool:
@@ -131,16 +168,21 @@ class QWorkbenchDevice(Device):
     def preprocess_transforms(self, execution_config=None) -> CompilePipeline:
         config = execution_config or ExecutionConfig()
         program = CompilePipeline()
-        program.add_transform(validate_device_wires, wires=self.wires, name=self.name)
         program.add_transform(defer_measurements, allow_postselect=False)
         adjoint = config.gradient_method == "adjoint"
         program.add_transform(
             decompose,
             stopping_condition=_supported_for_adjoint if adjoint else _supported,
+            decomposer=_decomposition,
+            device_wires=self.wires,  # graph decomposition counts the free ones as work wires
             target_gates=_ADJOINT_GATES | _FIXED_GATES if adjoint else set(_GATES),
             name=self.name,
             skip_initial_state_prep=False,
         )
+        # Allocate/Deallocate -> unused device wires (zeroed: measurements are deferred, so
+        # a mid-circuit reset to reuse a wire is not available)
+        program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
+        program.add_transform(validate_device_wires, wires=self.wires, name=self.name)
         program.add_transform(validate_measurements, name=self.name)
         program.add_transform(broadcast_expand)
         return program
@@ -169,12 +211,13 @@ class QWorkbenchDevice(Device):
         # wire index i -> our qubit n-1-i: our little-endian index equals PennyLane's order
         return {w: n - 1 - i for i, w in enumerate(wires)}, n
 
-    def _circuit(self, tape, trainable: bool = False, qubits=None, n=None) -> Circuit:
+    def _circuit(self, tape, trainable: bool = False, qubits=None, n=None, ops=None) -> Circuit:
+        """Our circuit of ``ops`` (default: all of the tape's operations, all in our table)."""
         qubit_of, n = (qubits, n) if qubits is not None else self._qubits(tape)
         circuit = Circuit(n)
         index, count = 0, 0
         trainable_set = set(tape.trainable_params) if trainable else set()
-        for op in tape.operations:
+        for op in tape.operations if ops is None else ops:
             name = _GATES[op.name]
             params = []
             for p in op.parameters:
@@ -199,14 +242,28 @@ class QWorkbenchDevice(Device):
             qml.map_wires(tape, {w: n - 1 - q for w, q in qubit_of.items()})[0][0]
         )  # fmt: skip
         std_qubits = {i: n - 1 - i for i in range(n)}
-        state = self._sim.statevector(self._circuit(tape, qubits=std_qubits, n=n))
-        state = state.astype(np.complex128) * self._global_phase(tape)
+        state = self._state(tape, std_qubits, n)
         tensor = state.reshape((2,) * n)
         if tape.shots:
             results = measure_with_samples(tape.measurements, tensor, tape.shots, rng=self._rng)
             return results[0] if len(tape.measurements) == 1 else tuple(results)
         results = tuple(self._analytic(m, state, tensor, std_qubits, n) for m in tape.measurements)
         return results[0] if len(results) == 1 else results
+
+    def _state(self, tape, qubit_of: dict, n: int) -> np.ndarray:
+        """The final state (complex128) of a tape on standard wires: each run of our gates
+        by our simulator, each dense unitary (see ``_dense``) applied between runs."""
+        state, run = None, []
+        for op in [*tape.operations, None]:  # None: the end of the last run
+            if op is not None and op.name in _GATES:
+                run.append(op)
+                continue
+            if run or state is None:
+                circuit = self._circuit(tape, qubits=qubit_of, n=n, ops=run)
+                state = self._sim.statevector(circuit, initial_state=state)
+            if op is not None:
+                state, run = _apply_dense(state, op, n), []
+        return state.astype(np.complex128) * self._global_phase(tape)
 
     @staticmethod
     def _global_phase(tape) -> complex:
@@ -249,6 +306,16 @@ class QWorkbenchDevice(Device):
         if jac.ndim == 1:
             return tuple(np.array(j) for j in jac)
         return tuple(tuple(np.array(x) for x in row) for row in jac)
+
+
+def _apply_dense(state: np.ndarray, op, n: int) -> np.ndarray:
+    """``op``'s matrix applied to ``state`` on standard wires (wire i is tensor axis i, the
+    matrix's first wire its most significant bit, as in PennyLane)."""
+    k = len(op.wires)
+    matrix = np.asarray(qml.matrix(op), dtype=np.complex128).reshape((2,) * (2 * k))
+    axes = [int(w) for w in op.wires]
+    out = np.tensordot(matrix, state.reshape((2,) * n), axes=(list(range(k, 2 * k)), axes))
+    return np.moveaxis(out, list(range(k)), axes).reshape(-1)
 
 
 def _expval_state(sim: StatevectorSimulator, state: np.ndarray, ham: PauliSum) -> float:
