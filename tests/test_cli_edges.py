@@ -228,3 +228,41 @@ def test_sweep_progress_says_1_success(tmp_path, monkeypatch):
                      "--episodes", "1", "--out", str(tmp_path / "out"))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert ": 1 success\n" in result.stderr and ": 2 successes\n" in result.stderr
+
+
+# --- item 4: qwb tasks ----------------------------------------------------------------
+
+
+def test_qwb_tasks_lists_every_name_with_a_line_without_building_molecules():
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys; from typer.testing import CliRunner; from qworkbench.cli import app\n"
+        "r = CliRunner().invoke(app, ['tasks', '--json'])\n"
+        "print(json.dumps([r.exit_code, 'pyscf' in sys.modules, json.loads(r.stdout)]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    exit_code, built_molecules, listing = json.loads(out.stdout.strip().splitlines()[-1])
+    assert exit_code == 0 and not built_molecules
+
+    import tasks
+    from agents import GATE_SETS, available_agents
+    from agents.presets import PRESET_NAMES
+
+    assert sorted(r["name"] for r in listing["tasks"]) == sorted(tasks.available())
+    assert [r["name"] for r in listing["agents"]] == available_agents()
+    assert {r["name"]: tuple(r["gates"]) for r in listing["gate_sets"]} == GATE_SETS
+    assert [r["name"] for r in listing["presets"]] == list(PRESET_NAMES)
+    for section in ("tasks", "agents", "presets"):
+        assert all(r["description"] for r in listing[section]), section
+    rows = {r["name"]: r for r in listing["tasks"]}
+    assert rows["tfim4"]["num_qubits"] == 4 and rows["bell"]["kind"] == "state"
+    assert "0.735 A" in rows["h2"]["description"]
+
+    text = _invoke("tasks")
+    assert text.exit_code == 0, text.output
+    lines = text.stdout.splitlines()
+    assert any(line.split()[:3] == ["tfim4", "4", "qubits"] for line in lines)
+    assert any(line.split()[:1] == ["crlqas"] and "curriculum" in line for line in lines)
+    assert "qwb tasks" in _invoke("qsvt", "simulate", "--help").stdout

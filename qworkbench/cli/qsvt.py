@@ -46,7 +46,7 @@ def qsvt_phases(
 
 @qsvt_app.command("simulate")
 def qsvt_simulate(
-    task: str = typer.Option("tfim4", "--task", help="A task with a Hamiltonian (qwb: tasks)."),
+    task: str = typer.Option("tfim4", "--task", help="A task with a Hamiltonian (see qwb tasks)."),
     time: float = typer.Option(1.0, "--time", help="Evolution time t in exp(-iHt)."),
     epsilon: float = typer.Option(1e-6, "--epsilon", help="Operator-norm error target."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
