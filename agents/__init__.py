@@ -13,7 +13,14 @@ from __future__ import annotations
 from agents.env import GATE_SETS, QASEnv
 from agents.vector import QASVectorEnv
 
-__all__ = ["QASEnv", "QASVectorEnv", "GATE_SETS", "make_agent", "available_agents"]
+__all__ = [
+    "QASEnv",
+    "QASVectorEnv",
+    "GATE_SETS",
+    "make_agent",
+    "available_agents",
+    "known_hyperparameters",
+]
 
 _AGENTS = {
     "random": ("agents.random_agent", "RandomAgent"),
@@ -44,3 +51,15 @@ def make_agent(name: str, env: QASEnv, preset: str = "fast", seed=None, **hyper)
         raise ValueError(f"unknown agent {name!r}; available: {', '.join(_AGENTS)}")
     module, cls = _AGENTS[name]
     return getattr(importlib.import_module(module), cls)(env, preset=preset, seed=seed, **hyper)
+
+
+def known_hyperparameters(name: str) -> list[str]:
+    """The hyperparameter names ``make_agent(name, ..., **hyper)`` accepts."""
+    import importlib
+
+    if name not in _AGENTS:
+        raise ValueError(f"unknown agent {name!r}; available: {', '.join(_AGENTS)}")
+    module, cls = _AGENTS[name]
+    agent_cls = getattr(importlib.import_module(module), cls)
+    known = getattr(agent_cls, "known_hyper", None)
+    return list(known()) if known is not None else []

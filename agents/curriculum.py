@@ -34,6 +34,9 @@ class MovingThreshold:
         shift_every: G, episodes between greedy shifts.
         successes: K, threshold-ending episodes before each reduction.
         max_reductions: reductions allowed between shifts (the paper's 10).
+        floor: the threshold never goes below this (0: the paper's curriculum, which
+            keeps tightening towards E_best; the ``fast`` preset floors it at the success
+            criterion, so that episodes reaching chemical accuracy always pay).
 
     Examples:
         >>> c = MovingThreshold(1.0, lower_bound=-2.0, delta=0.1, shift_every=2, successes=1)
@@ -49,6 +52,7 @@ class MovingThreshold:
     shift_every: int = 500
     successes: int = 25
     max_reductions: int = 10
+    floor: float = 0.0
     best_energy: float = math.inf
     episodes: int = 0
     success_count: int = 0
@@ -80,11 +84,13 @@ class MovingThreshold:
         if success:
             self.success_count += 1
             if self.success_count >= self.successes and self.reductions < self.max_reductions:
-                self.threshold = max(self.threshold - self.delta / self.max_reductions, 1e-12)
+                self.threshold = max(
+                    self.threshold - self.delta / self.max_reductions, self.floor, 1e-12
+                )
                 self.success_count = 0
                 self.reductions += 1
         if self.episodes % self.shift_every == 0 and math.isfinite(self.best_energy):
-            self.threshold = abs(self.lower_bound - self.best_energy) + self.delta
+            self.threshold = max(abs(self.lower_bound - self.best_energy) + self.delta, self.floor)
             self.success_count = 0
             self.reductions = 0
         return self.threshold

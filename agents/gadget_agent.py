@@ -50,6 +50,13 @@ class GadgetAgent(Agent):
 
     name = "gadget"
 
+    @classmethod
+    def known_hyper(cls) -> list[str]:
+        """Its own keys plus those of the base agents (passed on to them)."""
+        from agents.dqn import CRLQASAgent
+
+        return sorted({*_DEFAULTS, *CRLQASAgent.known_hyper()})
+
     def __init__(self, env, preset: str = "fast", seed=None, **hyper):
         settings = dict(_DEFAULTS)
         settings.update({k: hyper.pop(k) for k in list(hyper) if k in _DEFAULTS})

@@ -16,30 +16,11 @@ __all__ = [
 
 def parse_noise(spec, num_qubits: int):
     """``none``, ``depolarizing:P[,P2]`` or a fake IBM backend name (``fake_manila``,
-    ``fake_fez``, ...: its noise on the first ``num_qubits`` qubits)."""
-    if spec is None or (isinstance(spec, str) and spec.strip().lower() in ("", "none")):
-        return None
-    if isinstance(spec, str) and spec.lower().startswith("fake_"):
-        from qiskit_ibm_runtime import fake_provider
+    ``fake_fez``, ...: its noise on the first ``num_qubits`` qubits): the one parser,
+    :meth:`simulators.noise.NoiseModel.parse`."""
+    from simulators.noise import NoiseModel
 
-        from simulators.noise import NoiseModel
-
-        wanted = spec.lower().replace("_", "")
-        for attr in dir(fake_provider):
-            if attr.lower() in (wanted, wanted + "v2") and attr.endswith("V2"):
-                backend = getattr(fake_provider, attr)()
-                if backend.num_qubits < num_qubits:
-                    raise ValueError(
-                        f"{spec} has {backend.num_qubits} qubits; the task needs {num_qubits}"
-                    )
-                return NoiseModel.from_backend(backend, qubits=list(range(num_qubits)))
-        raise ValueError(f"unknown fake backend {spec!r} (e.g. fake_manila, fake_fez)")
-    from tasks.vqe import parse_noise as parse_depolarizing
-
-    try:
-        return parse_depolarizing(spec)
-    except ValueError as exc:
-        raise ValueError(f"{exc} (or a fake backend such as fake_manila)") from None
+    return NoiseModel.parse(spec, num_qubits)
 
 
 def default_gate_set(task) -> str:

@@ -46,7 +46,7 @@ def test_paper_preset_for_lih4_is_the_reference_configuration():
 def test_paper_preset_reaches_the_agent():
     # the preset is looked up by task name: a TFIM-4 task under LiH-4's name keeps this
     # quick (no PySCF run)
-    env = QASEnv(dataclasses.replace(get_task("tfim4"), name="lih4"), max_gates=40)
+    env = QASEnv(dataclasses.replace(get_task("tfim4"), name="lih4"), max_gates=2)
     agent = make_agent("crlqas", env, preset="paper", seed=0)
     assert agent.hyper["n_step"] == 5 and agent.hyper["lr"] == 3e-4
     assert agent.nstep.n == 5 and agent.curriculum.shift_every == 500
@@ -124,3 +124,63 @@ def test_crlqas_runs_on_a_state_task_with_the_infidelity_curriculum():
     assert agent.curriculum.threshold < 0.5  # moved towards the best infidelity
     assert any(r["success"] for r in agent.log)
     assert agent.evaluations[-1]["solved"]
+
+
+# -- qwb qas run|bench: --hyper, --workers, clear errors ------------------------------------
+def _qwb(*args):
+    from typer.testing import CliRunner
+
+    from qworkbench.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_hyper_keys_are_checked_against_the_agent(tmp_path):
+    result = _qwb("qas", "run", "--task", "bell", "--agent", "dqn", "--episodes", "2",
+                  "--hyper", "nstep=3", "--out", str(tmp_path / "a"))  # fmt: skip
+    assert result.exit_code == 2 and "nstep" in result.output and "n_step" in result.output
+    result = _qwb("qas", "run", "--task", "bell", "--agent", "dqn", "--episodes", "2",
+                  "--hyper", "lr", "--out", str(tmp_path / "b"))  # fmt: skip
+    assert result.exit_code == 2 and "KEY=VALUE" in result.output
+
+
+def test_out_under_a_file_is_one_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    for command in (["qas", "run", "--task", "bell", "--episodes", "1"],
+                    ["qas", "bench", "--tasks", "bell", "--agents", "random"]):  # fmt: skip
+        result = _qwb(*command, "--out", str(tmp_path / "file" / "run"))
+        assert result.exit_code == 2 and "is a file" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_bench_refuses_a_pair_it_cannot_run_before_training(tmp_path):
+    result = _qwb("qas", "bench", "--tasks", "bell", "--agents", "random,kanqas", "--seeds",
+                  "1", "--episodes", "2", "--hyper", "grid_update_every=-1",
+                  "--out", str(tmp_path))  # fmt: skip
+    assert result.exit_code == 2 and "'kanqas' cannot run on task 'bell'" in result.output
+    assert not (tmp_path / "results.jsonl").exists()  # nothing trained
+
+
+def test_bench_workers_give_the_same_rows_and_settings_never_merge(tmp_path):
+    from qworkbench.experiments.qas import bench
+    from qworkbench.experiments.tables import aggregate, format_table
+
+    common = dict(tasks=["bell"], agents=["dqn", "crlqas"], seeds=2, episodes=12)
+    serial = bench(out=tmp_path / "serial", **common)
+    parallel = bench(out=tmp_path / "parallel", workers=2, **common)
+    drop = ("seconds", "wall_seconds", "episodes_per_s", "seconds_to_first",
+            "greedy_seconds_to_first")  # fmt: skip
+    assert [{k: v for k, v in r.items() if k not in drop} for r in serial] == [
+        {k: v for k, v in r.items() if k not in drop} for r in parallel
+    ]
+    # crlqas runs on a state task: it has rows, the table is not empty
+    assert {r["agent"] for r in serial} == {"dqn", "crlqas"}
+    # another setting in the same folder is another line, and the table says so
+    bench(out=tmp_path / "serial", tasks=["bell"], agents=["dqn"], seeds=1, episodes=5)
+    rows = [__import__("json").loads(x)
+            for x in (tmp_path / "serial" / "results.jsonl").read_text().splitlines()]  # fmt: skip
+    table = aggregate(rows)
+    dqn = [t for t in table if t["agent"] == "dqn"]
+    assert sorted(t["seeds"] for t in dqn) == [1, 2]
+    assert {t["settings"] for t in dqn} == {"episodes=12", "episodes=5"}
+    assert "different settings" in format_table(table)

@@ -147,7 +147,7 @@ def run_cell(cell: dict) -> dict:
     return {
         "key": cell_key(cell),
         **cell,
-        **summarize(agent.log, agent.best_record),
+        **summarize(agent.log, agent.best_record, agent.evaluations),
         "best_circuit": None if circuit is None else circuit.to_qasm(version=2),
         "wall_seconds": time.perf_counter() - start,
         "versions": _versions(),

@@ -27,9 +27,30 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+#: what a QAS result row holds besides its settings (the rest of a row is its settings)
+_QAS_OUTPUTS = frozenset({
+    "key", "seed", "kind", "greedy_solved", "greedy_first_solve", "greedy_seconds_to_first",
+    "greedy_gates", "greedy_cnots", "greedy_quality", "evaluations", "episodes_per_s",
+    "successes", "success_rate", "first_success", "seconds_to_first", "seconds",
+    "best_success", "best_gates", "best_cnots", "best_depth", "best_quality",
+    "best_circuit", "wall_seconds", "versions", "worker",
+})  # fmt: skip
+
+
+def _settings(row: dict) -> tuple:
+    """A row's settings apart from task, agent and seed (episodes, preset, noise, gate
+    set, hyperparameters...), as a hashable key."""
+    import json
+
+    return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in row.items()
+                        if k not in _QAS_OUTPUTS and k not in ("task", "agent")))  # fmt: skip
+
+
 def aggregate(rows: list[dict]) -> list[dict]:
-    """One line per (task, agent) over seeds; rows with the same ``key`` count once (the
-    last one)."""
+    """One line per (task, agent, settings) over seeds: runs with other settings (more
+    episodes, another preset, hyperparameters...) never merge into one line; when a
+    (task, agent) has several, each line's ``settings`` names what differs. Rows with
+    the same ``key`` count once (the last one)."""
     import tasks as registry
 
     rows = last_per_key(rows)
@@ -37,10 +58,15 @@ def aggregate(rows: list[dict]) -> list[dict]:
     kinds = {task: registry.get_task(task).kind for task in {row["task"] for row in rows}}
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["task"], row["agent"]), []).append(row)
+        groups.setdefault((row["task"], row["agent"], _settings(row)), []).append(row)
+    variants: dict[tuple, list[tuple]] = {}
+    for task, agent, settings in groups:
+        variants.setdefault((task, agent), []).append(settings)
     table = []
-    for (task, agent), runs in groups.items():
+    for (task, agent, settings), runs in groups.items():
         solved = [r for r in runs if r["first_success"] is not None]
+        greedy = [r for r in runs if r.get("greedy_solved") is not None]
+        greedy_solved = [r for r in greedy if r["greedy_solved"]]
 
         def rank(r):  # successes by size; otherwise by error (or by fidelity, higher first)
             if r["best_success"]:
@@ -49,10 +75,24 @@ def aggregate(rows: list[dict]) -> list[dict]:
             return (1, -quality if kinds.get(r["task"]) == "state" else quality)
 
         best = min((r for r in runs if r["best_gates"] is not None), key=rank, default=None)
+        others = variants[(task, agent)]
+        differs = ""
+        if len(others) > 1:  # name the settings that set this line apart
+            common = set.intersection(*(set(o) for o in others))
+            differs = ", ".join(f"{k}={v}" for k, v in settings if (k, v) not in common)
         table.append({
             "task": task,
             "agent": agent,
+            "settings": differs,
             "seeds": len(runs),
+            "greedy_evaluated": len(greedy),
+            "greedy_seeds_solved": len(greedy_solved),
+            "greedy_first_solve_median": _median([r["greedy_first_solve"] for r in greedy]),
+            "greedy_minutes_median": _median(
+                [None if r["greedy_seconds_to_first"] is None else r["greedy_seconds_to_first"] / 60
+                 for r in greedy]
+            ),
+            "greedy_gates_median": _median([r["greedy_gates"] for r in greedy_solved]),
             "seeds_solved": len(solved),
             "episodes": runs[0]["episodes"],
             "success_rate": statistics.mean(r["success_rate"] for r in runs),
@@ -70,33 +110,53 @@ def aggregate(rows: list[dict]) -> list[dict]:
 _COLUMNS = [
     ("task", "task", "{}"),
     ("agent", "agent", "{}"),
-    ("seeds solved", "seeds_solved", "{}"),
-    ("success rate", "success_rate", "{:.3f}"),
-    ("episodes to 1st success (median)", "first_success_median", "{:.0f}"),
-    ("seconds to 1st success (median)", "seconds_to_first_median", "{:.2f}"),
+    ("greedy solved", "greedy_seeds_solved", "{}"),
+    ("episodes to 1st greedy solve (median)", "greedy_first_solve_median", "{:.0f}"),
+    ("minutes to it (median)", "greedy_minutes_median", "{:.1f}"),
+    ("greedy gates (median)", "greedy_gates_median", "{:.0f}"),
     ("best gates", "best_gates", "{}"),
     ("best CNOTs", "best_cnots", "{}"),
     ("best depth", "best_depth", "{}"),
     ("best error / fidelity", "best_error", "{:.2e}"),
+    ("training success share", "success_rate", "{:.3f}"),
+    ("seeds with a success", "seeds_solved", "{}"),
+    ("episodes to 1st success (median)", "first_success_median", "{:.0f}"),
+    ("episodes", "episodes", "{}"),
     ("episodes/s", "episodes_per_s", "{:.1f}"),
 ]
 
 
 def format_table(table: list[dict]) -> str:
-    """The benchmark table as Markdown."""
-    head = "| " + " | ".join(title for title, _, _ in _COLUMNS) + " |"
-    rule = "|" + "---|" * len(_COLUMNS)
+    """The benchmark table as Markdown: the greedy policy's figures first (seeds whose
+    final greedy circuit is a success, when it first was, its size), then the best
+    circuit found and the training figures. A ``settings`` column appears when a folder
+    holds runs with different settings."""
+    columns = list(_COLUMNS)
+    mixed = any(row.get("settings") for row in table)
+    if mixed:
+        columns.insert(2, ("settings", "settings", "{}"))
+    head = "| " + " | ".join(title for title, _, _ in columns) + " |"
+    rule = "|" + "---|" * len(columns)
     lines = [head, rule]
     for row in table:
         cells = []
-        for _, key, fmt in _COLUMNS:
-            value = row[key]
+        for _, key, fmt in columns:
+            value = row.get(key)
             if key == "seeds_solved":
-                value = f"{row['seeds_solved']}/{row['seeds']}"
-                cells.append(value)
+                cells.append(f"{row['seeds_solved']}/{row['seeds']}")
                 continue
-            cells.append("-" if value is None else fmt.format(value))
+            if key == "greedy_seeds_solved":
+                evaluated = row.get("greedy_evaluated", 0)
+                cells.append(f"{value}/{row['seeds']}" if evaluated else "-")
+                continue
+            cells.append("-" if value is None or value == "" else fmt.format(value))
         lines.append("| " + " | ".join(cells) + " |")
+    if mixed:
+        lines.append("")
+        lines.append(
+            "note: this folder holds runs with different settings; each line is one "
+            "setting (the settings column names what differs)."
+        )
     return "\n".join(lines) + "\n"
 
 
