@@ -266,3 +266,14 @@ def test_qwb_tasks_lists_every_name_with_a_line_without_building_molecules():
     assert any(line.split()[:3] == ["tfim4", "4", "qubits"] for line in lines)
     assert any(line.split()[:1] == ["crlqas"] and "curriculum" in line for line in lines)
     assert "qwb tasks" in _invoke("qsvt", "simulate", "--help").stdout
+
+
+def test_qasm_text_ends_with_a_newline():
+    """best_circuit.qasm (written with Circuit.to_qasm) ended without one."""
+    from qworkbench import Circuit
+
+    circuit = Circuit(2).h(0).cx(0, 1).ry(0.5, 1)
+    for version in (2, 3):
+        text = circuit.to_qasm(version)
+        assert text.endswith(";\n") and not text.endswith("\n\n")
+        assert Circuit.from_qasm(text).count_ops() == circuit.count_ops()

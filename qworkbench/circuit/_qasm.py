@@ -135,7 +135,8 @@ def _parse(text: str, version: int):
 
 
 def to_qasm(circuit: Circuit, version: int = 3) -> str:
-    """OpenQASM ``version`` (2 or 3) text for ``circuit``.
+    """OpenQASM ``version`` (2 or 3) text for ``circuit``, ending with a newline (a text
+    file's last line, as editors and ``cat`` expect).
 
     OpenQASM 2 has no free parameters: bind them first.
     """
@@ -147,7 +148,9 @@ def to_qasm(circuit: Circuit, version: int = 3) -> str:
             raise ValueError(f"OpenQASM 2 cannot hold free parameters {names}; bind them first")
         from qiskit import qasm2
 
-        return qasm2.dumps(circuit.to_qiskit())
-    from qiskit import qasm3
+        text = qasm2.dumps(circuit.to_qiskit())
+    else:
+        from qiskit import qasm3
 
-    return qasm3.dumps(circuit.to_qiskit())
+        text = qasm3.dumps(circuit.to_qiskit())
+    return text if text.endswith("\n") else text + "\n"
