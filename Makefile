@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# the default QAS benchmark: H2 (STO-3G, 0.735 A, 4 qubits), four agents, three seeds;
-# finished cells are kept in runs/qas-bench-h2, so a rerun prints the table at once
+# the default QAS benchmark: H2 (STO-3G, 0.735 A, 4 qubits), four agents, three seeds,
+# cells on both cores; finished cells are kept in runs/qas-bench-h2, so a rerun prints
+# the table at once
 run: setup
 	$(VENV)/bin/qwb qas bench --tasks h2 --agents random,dqn,crlqas,kanqas --seeds 3 \
-		--episodes 300 --out runs/qas-bench-h2
+		--episodes 300 --workers 2 --out runs/qas-bench-h2
 
 test: setup
 	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)

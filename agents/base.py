@@ -22,7 +22,7 @@ import torch
 
 from agents.env import QASEnv
 from qworkbench import Circuit
-from qworkbench._io import atomic_write
+from qworkbench.utils import atomic_write
 
 __all__ = ["Agent", "atomic_write", "EpisodeRecord"]
 
@@ -55,7 +55,7 @@ class Agent:
             raise TypeError(f"env must be a QASEnv, got {type(env).__name__}")
         if hyper:
             raise ValueError(f"unknown hyperparameter(s) for {self.name!r}: {sorted(hyper)}")
-        from qworkbench._seed import int_seed
+        from qworkbench.utils import int_seed
 
         seed = int_seed(seed)
         if seed is not None and seed < 0:
@@ -299,6 +299,8 @@ class Agent:
                     self.save_checkpoint(run)
                 if stop:
                     break
+            if eval_every and self.episode >= episodes:  # e.g. resumed at the end already
+                self._record_evaluation(run)
         finally:
             torch.set_num_threads(threads)
             if log_file is not None:

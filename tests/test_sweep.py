@@ -52,12 +52,12 @@ def test_expand_and_keys(tmp_path):
         "episodes = 7\n[hyper]\nlr = [1e-3, 3e-4]\n"
     )
     cells = expand(load_config(config))
-    # crlqas has no cells on the state task bell: 2 * 2 * 2 + 1 * 2 * 2 = 12
-    assert len(cells) == 12
-    assert not any(c["agent"] == "crlqas" and c["task"] == "bell" for c in cells)
+    # crlqas runs on the state task bell too (issue 15): 2 tasks * 2 agents * 2 seeds * 2 lr
+    assert len(cells) == 16
+    assert any(c["agent"] == "crlqas" and c["task"] == "bell" for c in cells)
     assert {c["seed"] for c in cells} == {0, 5}
     assert {c["hyper"]["lr"] for c in cells} == {1e-3, 3e-4}
-    assert len({_cell_key(c) for c in cells}) == 12
+    assert len({_cell_key(c) for c in cells}) == 16
     # plain cells are qwb qas bench's cells, so their keys match bench's results.jsonl
     plain = expand({"tasks": ["tfim2"], "agents": ["random"], "seeds": 1, "episodes": 5})
     bench_cell = {"task": "tfim2", "agent": "random", "seed": 0, "episodes": 5,

@@ -79,8 +79,8 @@ def load_config(path) -> dict:
 
 def expand(config: dict) -> list[dict]:
     """The cells of a config, in task, agent, seed, hyper-parameter order. Plain cells
-    (no gate set, budget or hyper-parameters) equal ``qwb qas bench``'s, keys included;
-    ``crlqas`` is left out on state tasks (its curriculum is defined on energies)."""
+    (no gate set, budget or hyper-parameters) equal ``qwb qas bench``'s, keys included.
+    ``crlqas`` runs on state tasks too (its curriculum then works on the infidelity)."""
     import tasks as registry
 
     def listed(name, default):
@@ -114,11 +114,8 @@ def expand(config: dict) -> list[dict]:
     hyper = config.get("hyper") or {}
     grid = [dict(zip(hyper, values)) for values in itertools.product(
         *([v] if not isinstance(v, list) else v for v in hyper.values()))]  # fmt: skip
-    kinds = {t: registry.get_task(t).kind for t in task_list}
     cells = []
     for task, agent, seed, point in itertools.product(task_list, agent_list, seed_list, grid):
-        if agent == "crlqas" and kinds[task] == "state":
-            continue
         cell = {
             "task": task,
             "agent": agent,
@@ -180,7 +177,7 @@ def _expand_solver(kind: str, config: dict, listed, registry) -> list[dict]:
     """The cells of a VQE or QAOA grid; every value is checked here, so a bad one is
     reported (naming its key) before any cell runs."""
     from qworkbench.optim import METHODS
-    from tasks._qaoa_circuit import MIXERS
+    from tasks.qaoa import MIXERS
 
     seed_list = _seed_list(config.get("seeds", 3))
     optimizers = _choices("optimizer", config.get("optimizer"), METHODS, "l-bfgs-b")
