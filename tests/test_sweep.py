@@ -514,3 +514,21 @@ def test_plot_refuses_a_folder_mixing_qas_and_optim_rows(tmp_path):
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(ValueError, match=r"mixes sweep kinds \['optim', 'qas'\]"):
         plot_results(tmp_path)
+
+
+def test_the_example_configs_the_readme_names_expand():
+    """examples/sweep.toml and examples/optim.toml (README's sweep examples) are shipped
+    and valid (expand checks every cell before anything runs), and each README sweep
+    writes to its own folder."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    qas = expand(load_config(root / "examples" / "sweep.toml"))
+    optim = expand(load_config(root / "examples" / "optim.toml"))
+    assert len(qas) == 8 and {c["task"] for c in qas} == {"bell", "h2"}
+    assert len(optim) == 4 and {c["kind"] for c in optim} == {"optim"}
+    readme = (root / "README.md").read_text()
+    assert "qwb sweep examples/sweep.toml" in readme and "qwb sweep examples/optim.toml" in readme
+    runs = [line for line in readme.splitlines() if line.startswith("qwb sweep ")]
+    outs = [line.split("--out ")[1].split()[0] for line in runs if "--out " in line]
+    assert len(outs) == len(runs) and len(set(outs)) == len(outs), runs
