@@ -277,3 +277,15 @@ def test_qasm_text_ends_with_a_newline():
         text = circuit.to_qasm(version)
         assert text.endswith(";\n") and not text.endswith("\n\n")
         assert Circuit.from_qasm(text).count_ops() == circuit.count_ops()
+
+
+def test_warnings_become_one_line_each(capsys):
+    import warnings
+
+    from qworkbench.cli._common import warnings_as_lines
+
+    with warnings_as_lines("vqe"):
+        warnings.warn("VQE did not converge: l-bfgs-b stopped after 2 iterations", stacklevel=1)
+    assert capsys.readouterr().err == (
+        "qwb vqe: warning: VQE did not converge: l-bfgs-b stopped after 2 iterations\n"
+    )

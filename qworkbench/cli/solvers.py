@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qworkbench.cli._app import app
-from qworkbench.cli._common import choice, fail, progress, writable_file
+from qworkbench.cli._common import choice, fail, progress, warnings_as_lines, writable_file
 
 
 @app.command("vqe")
@@ -86,7 +86,9 @@ def vqe(
         )
     except (ValueError, TypeError) as exc:
         fail("vqe", str(exc))
-    with progress("vqe", maxiter, f"{label} iteration", quiet=json_output) as bar:
+    # a warning (e.g. that the optimizer did not converge): one line, after the bar
+    bar_label = f"{label} iteration"
+    with warnings_as_lines("vqe"), progress("vqe", maxiter, bar_label, quiet=json_output) as bar:
         result = solver.run(callback=lambda _params, value: bar.advance(1, f"energy {value:+.8f}"))
     summary = {
         "problem": label,
@@ -102,6 +104,7 @@ def vqe(
         "error": result.error,
         "hf_energy": problem.hf_energy,
         "chemical_accuracy": result.error is not None and abs(result.error) <= 1.6e-3,
+        "converged": getattr(result, "converged", None),
         "nfev": result.nfev,
         "seconds": round(time.perf_counter() - start, 3),
         "params": result.params.tolist(),
@@ -119,7 +122,7 @@ def vqe(
     if json_output:  # printed first: a failing write loses nothing
         typer.echo(json.dumps(summary))
     if out is not None:
-        from qworkbench.hardware._store import append_line
+        from qworkbench.utils import append_line
 
         try:
             append_line(out, json.dumps(summary))
