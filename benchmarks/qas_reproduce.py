@@ -120,9 +120,10 @@ def table(suite: str) -> str:
         groups.setdefault((r["cell"]["task"], r["cell"]["agent"]), []).append(r)
     lines = [
         "| task | agent | seeds | episodes | greedy solved (final) | greedy solved (ever) "
-        "| median episodes to first greedy solve | median minutes to it | best circuit gates "
-        "(median) | best error / fidelity (median) | training success share (mean) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| median episodes to first greedy solve | median minutes to it | best circuit solved "
+        "| best circuit gates (median) | best error / fidelity (median) "
+        "| training success share (mean) | training minutes per seed (mean) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def med(values):
@@ -141,19 +142,34 @@ def table(suite: str) -> str:
             f"| {sum(r['greedy_ever_solved'] for r in rs)}/{len(rs)} "
             f"| {fmt(med([r['first_greedy_solve_episode'] for r in rs]), '.0f')} "
             f"| {fmt(med([r['first_greedy_solve_seconds'] for r in rs]) and med([r['first_greedy_solve_seconds'] for r in rs]) / 60, '.1f')} "  # noqa: E501
+            f"| {sum(bool((r['best'] or {}).get('success')) for r in rs)}/{len(rs)} "
             f"| {fmt(med([(r['best'] or {}).get('gates') for r in rs]), '.0f')} "
             f"| {fmt(best_q, '.2e')} "
-            f"| {statistics.mean(r['training_success_share'] for r in rs):.3f} |"
+            f"| {statistics.mean(r['training_success_share'] for r in rs):.3f} "
+            f"| {statistics.mean(r['train_seconds'] for r in rs) / 60:.1f} |"
         )
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", required=True, choices=sorted(SUITES))
+    parser.add_argument("--suite", choices=sorted(SUITES))
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print every suite's table with its command (BENCHMARKS.md)",
+    )
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--table", action="store_true", help="only print the suite's table")
     args = parser.parse_args(argv)
+    if args.markdown:
+        for suite in SUITES:
+            if (RESULTS / suite).is_dir() and any((RESULTS / suite).glob("*.json")):
+                print(f"### `{suite}`\n\n`python benchmarks/qas_reproduce.py --suite {suite}`\n")
+                print(table(suite) + "\n")
+        return 0
+    if args.suite is None:
+        parser.error("--suite is required (or --markdown)")
     if not args.table:
         cells = [c for c in SUITES[args.suite]
                  if not (RESULTS / args.suite / f"{cell_name(c)}.json").exists()]  # fmt: skip
