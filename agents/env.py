@@ -31,7 +31,7 @@ import numpy as np
 
 from agents.curriculum import MovingThreshold
 from qworkbench import Circuit, Parameter, PauliSum
-from qworkbench.circuit._gates import GATES
+from qworkbench.circuit import GATES
 
 __all__ = ["QASEnv", "GATE_SETS", "Action", "resolve_task"]
 

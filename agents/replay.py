@@ -16,7 +16,7 @@ class ReplayBuffer:
     def __init__(self, capacity: int, obs_size: int, num_actions: int):
         if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
             raise ValueError(f"replay capacity must be a positive integer, got {capacity!r}")
-        from qworkbench._memory import check_allocation
+        from qworkbench.utils import check_allocation
 
         nbytes = capacity * (2 * obs_size * 4 + num_actions + 32)
         check_allocation(nbytes, f"a replay buffer of {capacity} transitions", None)

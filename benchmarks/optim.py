@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from qworkbench._io import atomic_write
 from qworkbench.experiments import optim_bench as bench
+from qworkbench.utils import atomic_write
 
 
 def main() -> None:

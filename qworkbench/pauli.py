@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from qworkbench._memory import check_allocation
+from qworkbench.utils import check_allocation
 
 __all__ = ["PauliSum"]
 

@@ -22,9 +22,18 @@ helpers every simulator shares.
 
 from __future__ import annotations
 
+from simulators._kernels import CpuKernels, Kernels, get_kernels
 from simulators.statevector import StatevectorSimulator
 
-__all__ = ["get_simulator", "available", "StatevectorSimulator", "SIMULATORS"]
+__all__ = [
+    "get_simulator",
+    "available",
+    "StatevectorSimulator",
+    "SIMULATORS",
+    "Kernels",
+    "CpuKernels",
+    "get_kernels",
+]
 
 
 def _aer(**options):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from qworkbench._memory import check_allocation
+from qworkbench.utils import check_allocation
 
 __all__ = [
     "PRECISIONS",

@@ -34,7 +34,7 @@ class CpuKernels:
 
     # -- memory ---------------------------------------------------------------------------
     def free_bytes(self) -> int:
-        from qworkbench._memory import available_bytes
+        from qworkbench.utils import available_bytes
 
         return available_bytes()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from qworkbench._seed import int_seed
+from qworkbench.utils import int_seed
 from simulators._common import as_pauli_sum, check_shots
 from simulators._plan import bind_params
 from simulators._shift import shift_gradient

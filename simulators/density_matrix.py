@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from qworkbench._blas import one_blas_thread
-from qworkbench._memory import check_allocation
+from qworkbench.utils import check_allocation, one_blas_thread
 from simulators import _ptm
 from simulators._common import (
     as_pauli_sum,

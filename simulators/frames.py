@@ -32,9 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from qworkbench import Circuit
-from qworkbench._memory import check_allocation
-from qworkbench._seed import int_seed
 from qworkbench.errors import UnsupportedGateError
+from qworkbench.utils import check_allocation, int_seed
 from simulators import _frames as K
 from simulators.stabilizer import StabilizerSimulator
 

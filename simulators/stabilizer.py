@@ -13,10 +13,10 @@ import itertools
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from qworkbench._seed import int_seed
-from qworkbench.circuit._analysis import first_non_clifford
-from qworkbench.circuit._stim import append_operation
+from qworkbench.circuit import append_stim_operation as append_operation
+from qworkbench.circuit import first_non_clifford
 from qworkbench.errors import NotCliffordError
+from qworkbench.utils import int_seed
 from simulators._common import as_pauli_sum, check_shots
 from simulators.noise import NoiseModel
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, Parameter, optim
-from qworkbench._seed import int_seed
+from qworkbench.utils import int_seed
 from tasks.problems import evaluate_qubo, qubo_minimum, qubo_to_ising
 
 __all__ = ["SOLVERS", "solve_inner"]

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qworkbench._memory import check_allocation
 from qworkbench.pauli import PauliSum
+from qworkbench.utils import check_allocation
 
 __all__ = [
     "MAX_BRUTE_FORCE_VARIABLES",

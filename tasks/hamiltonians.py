@@ -355,7 +355,7 @@ def _cached(args: dict) -> MolecularProblem:
 
 def _write_atomic(path: Path, data: dict) -> None:
     """Write JSON to a temporary file in the same directory, then rename it into place."""
-    from qworkbench._io import atomic_write
+    from qworkbench.utils import atomic_write
 
     try:
         atomic_write(path, json.dumps(data))

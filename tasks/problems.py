@@ -29,7 +29,7 @@ import numbers
 import networkx as nx
 import numpy as np
 
-from qworkbench._memory import check_allocation
+from qworkbench.utils import check_allocation
 from tasks._qubo import (
     MAX_BRUTE_FORCE_VARIABLES,
     LinearConstraint,

@@ -38,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 
 from qworkbench import PauliSum, optim
-from qworkbench._seed import int_seed
+from qworkbench.utils import int_seed
 from simulators import StatevectorSimulator, get_simulator
 from tasks._qaoa_answers import (
     Answers,

@@ -17,6 +17,7 @@ from qworkbench.circuit._expression import (
 )
 from qworkbench.circuit._gates import DIRECTIVES, GATES, GateSpec, gate_matrix
 from qworkbench.circuit._parameter import Parameter, ParameterExpression
+from qworkbench.circuit._stim import append_operation as append_stim_operation
 
 __all__ = [
     "Circuit",
@@ -41,4 +42,5 @@ __all__ = [
     "depth",
     "count_ops",
     "first_non_clifford",
+    "append_stim_operation",
 ]

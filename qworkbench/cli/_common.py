@@ -50,7 +50,7 @@ def _file_in_the_way(path: Path) -> Path | None:
 
 def _check_dir(command: str, directory: Path, what: str) -> None:
     """Create ``directory`` and write a file there, else ``fail`` with ``what``."""
-    from qworkbench._io import atomic_write
+    from qworkbench.utils import atomic_write
 
     blocker = _file_in_the_way(directory)
     if blocker is not None:

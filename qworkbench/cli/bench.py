@@ -68,8 +68,8 @@ def bench_optim(
     import json
     import math
 
-    from qworkbench._io import atomic_write
     from qworkbench.experiments import optim_bench as bench
+    from qworkbench.utils import atomic_write
 
     if optimizers.strip() == "all":
         cases = bench.available_cases()

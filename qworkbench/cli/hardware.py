@@ -180,7 +180,7 @@ def qas_submit(
     except (hardware.HardwareError, ValueError, TypeError, OSError, KeyError) as exc:
         _hardware_fail("qas submit", exc)
     out = {"task": task_name, "exact_energy": task.exact_energy, **out}
-    from qworkbench._io import atomic_write
+    from qworkbench.utils import atomic_write
 
     path = run / f"hardware-{out['backend']}.json"
     atomic_write(path, json.dumps(out, indent=2))

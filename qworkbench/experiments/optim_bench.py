@@ -523,7 +523,7 @@ def plot_curves(rows: list[dict], path, label: str = "optimizer") -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from qworkbench._io import atomic_write
+    from qworkbench.utils import atomic_write
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for r in rows:

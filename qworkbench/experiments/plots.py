@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from qworkbench._io import atomic_write
 from qworkbench.experiments.results import read_jsonl, read_results
 from qworkbench.experiments.tables import (
     SOLVER_METRICS,
@@ -16,6 +15,7 @@ from qworkbench.experiments.tables import (
     optim_table,
     solver_table,
 )
+from qworkbench.utils import atomic_write
 
 __all__ = [
     "read_log",

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from agents.runner import run
-from qworkbench._io import atomic_write
 from qworkbench.experiments.results import append_result, cell_key, read_results
 from qworkbench.experiments.tables import aggregate, format_table, to_csv
+from qworkbench.utils import atomic_write
 
 __all__ = ["summarize", "bench", "check_cells", "run_cell"]
 

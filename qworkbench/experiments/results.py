@@ -71,6 +71,6 @@ def last_per_key(rows: list[dict]) -> list[dict]:
 def append_result(out, row: dict) -> None:
     """Append ``row`` as one line to ``out/results.jsonl`` (after a newline if a killed
     run left a torn last line)."""
-    from qworkbench.hardware._store import append_line
+    from qworkbench.utils import append_line
 
     append_line(Path(out) / "results.jsonl", json.dumps(row))

@@ -77,7 +77,7 @@ def _timed(fn) -> float:
 
 def single_gate_bandwidth(n: int, precision: str) -> float:
     """GB/s of one 1-qubit gate pass of our kernels (bytes read + written)."""
-    from simulators._kernels import CpuKernels
+    from simulators import CpuKernels
 
     dtype = np.complex128 if precision == "double" else np.complex64
     k = CpuKernels()

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.runner import run
-from qworkbench._io import atomic_write
 from qworkbench.experiments.grid import KIND_KEYS, OPTIM_KEYS, expand, file_sha256, load_config
 from qworkbench.experiments.qas import summarize
 from qworkbench.experiments.results import append_result, cell_key, read_results
 from qworkbench.experiments.tables import aggregate, format_table, optim_table, solver_table
+from qworkbench.utils import atomic_write
 
 __all__ = [
     "SweepResult",

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qworkbench.utils import append_line, atomic_write
+
 __all__ = ["JobRecord", "JobStore", "append_line", "home"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -133,8 +135,6 @@ class JobStore:
         from qiskit_ibm_runtime import RuntimeEncoder
 
         text = json.dumps(_portable(result), cls=RuntimeEncoder)
-        from qworkbench._io import atomic_write
-
         return atomic_write(self.result_path(job_id), text)
 
     def load_result(self, job_id: str):
@@ -145,34 +145,6 @@ class JobStore:
         if not path.exists():
             return None
         return json.loads(path.read_text(), cls=RuntimeDecoder)
-
-
-def append_line(path, line: str, mode: int = 0o644) -> None:
-    """Append ``line`` and a newline to ``path`` in one ``write`` under an exclusive lock,
-    after a newline if a killed writer left a torn last line; then ``fsync``."""
-    path = Path(path)
-    data = (line + "\n").encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, mode)
-    try:
-        _lock(fd)
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            data = b"\n" + data
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _lock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:  # Windows: O_APPEND alone
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)  # released when the descriptor closes
 
 
 def _jsonable(value) -> bool:

@@ -13,8 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from qworkbench._blas import one_blas_thread
-from qworkbench._seed import int_seed
+from qworkbench.utils import int_seed, one_blas_thread
 
 __all__ = ["OptimizeResult", "minimize", "METHODS"]
 

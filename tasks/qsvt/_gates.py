@@ -9,8 +9,8 @@ import functools
 import numpy as np
 
 from qworkbench import Circuit
-from qworkbench._memory import check_allocation
-from qworkbench.circuit._gates import GATES
+from qworkbench.circuit import GATES
+from qworkbench.utils import check_allocation
 from simulators import get_simulator
 
 # CNOTs and T gates in the standard decompositions (Toffoli: 6 CNOT + 7 T; a controlled

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from qworkbench import PauliSum
-from qworkbench._memory import check_allocation
+from qworkbench.utils import check_allocation
 from tasks.qsvt import _gates
 from tasks.qsvt.block_encoding import BlockEncoding, _real, block_encoding
 from tasks.qsvt.block_encoding import _check_hamiltonian as _hamiltonian
