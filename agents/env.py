@@ -32,8 +32,9 @@ import numpy as np
 from agents.curriculum import MovingThreshold
 from qworkbench import Circuit, Parameter, PauliSum
 from qworkbench.circuit import GATES
+from qworkbench.utils import int_seed
 
-__all__ = ["QASEnv", "GATE_SETS", "Action", "resolve_task"]
+__all__ = ["QASEnv", "GATE_SETS", "Action", "resolve_task", "fit_angles", "rotosolve"]
 
 #: named gate sets: gate types (two-qubit gates on ordered pairs unless symmetric)
 GATE_SETS = {
@@ -61,6 +62,62 @@ def rotosolve(f0, fp, fm, current):
     a = 0.5 * (np.asarray(fp) + np.asarray(fm))
     b, c = np.asarray(f0) - a, 0.5 * (np.asarray(fp) - np.asarray(fm))
     return np.where(np.hypot(b, c) > 1e-12, np.arctan2(-c, -b), current)
+
+
+def fit_angles(objective, angles, new=(), *, fitter, maxiter, jac=None, seed=None, noisy=False):
+    """The angle-fit policy of every QAS step, for one circuit and rows of its angles.
+
+    ``objective(X)`` gives the objective of each row of X (shape (rows, params)) and
+    ``jac(X)`` their gradients (or None: the optimizer estimates them). The angles at
+    positions ``new`` (just added, at 0) are first set one by one to the exact minimiser
+    along that angle (Rotosolve, Ostaszewski et al. 2021: three evaluations fit
+    a + b cos t + c sin t; a gradient fit started at 0 would stall, the gradient of a
+    fresh rotation on a basis state being exactly 0), except for COBYLA (the paper's
+    fitter), which starts them at 0. Then one ``minimize`` of the rows' summed objective
+    (separable, so each row gets its own optimum; ``maxiter`` per row) and each row
+    keeps its fit where that is no worse. ``seed`` (an int or a Generator, drawn from
+    after the new angles are solved) seeds the stochastic fitters. With ``noisy``
+    objectives (one row), start and end are compared on one pair of estimates and the
+    value returned is a fresh estimate at the kept angles (the smaller of two noisy
+    estimates would be biased low).
+
+    Returns the fitted angles (rows, params) and their objective values (rows,).
+    """
+    x = np.array(angles, dtype=float)
+    rows, size = x.shape
+    if fitter == "none" or size == 0:
+        return x, objective(x)
+    from qworkbench.optim import minimize
+
+    if fitter != "cobyla":
+        for k in new:
+            f0 = objective(x)
+            shifted = x.copy()
+            shifted[:, k] = np.pi / 2
+            fp = objective(shifted)
+            shifted[:, k] = -np.pi / 2
+            fm = objective(shifted)
+            x[:, k] = rotosolve(f0, fp, fm, x[:, k])
+
+    def total(flat):
+        return float(np.sum(objective(flat.reshape(rows, size))))
+
+    def gradient(flat):
+        return np.asarray(jac(flat.reshape(rows, size))).reshape(-1)
+
+    result = minimize(total, x.reshape(-1), fitter, maxiter * rows, seed=int_seed(seed),
+                      jac=None if jac is None else gradient)  # fmt: skip
+    fitted = np.asarray(result.x, dtype=float).reshape(rows, size)
+    if noisy:
+        if objective(fitted)[0] <= objective(x)[0]:
+            x = fitted
+        return x, objective(x)
+    # exact objective: with one row the optimizer's own value is the row's
+    final = np.array([result.fun], dtype=float) if rows == 1 else objective(fitted)
+    start = objective(x)
+    better = final <= start
+    x[better] = fitted[better]
+    return x, np.where(better, final, start)
 
 
 _FITTERS = ("auto", "cobyla", "l-bfgs-b", "adam_spsa", "spsa", "nelder-mead", "none")
@@ -396,54 +453,26 @@ class QASEnv(gym.Env):
             return lambda x: self._energy_of(circuit, x)
         return lambda x: 1.0 - self._fidelity_of(circuit, x)
 
-    def _solve_new_angle(self, fun, new: int) -> None:
-        """Set the angles at positions ``new`` (just added, at 0) one by one to the exact
-        minimiser of the objective along that angle (Rotosolve, Ostaszewski et al. 2021):
-        three evaluations fit a + b cos t + c sin t. Starting gradient fits at 0 would
-        stall: for a fresh rotation on a basis state the gradient there is exactly 0."""
-        for k in new:
-            x = self.angles.copy()
-            f0 = fun(x)
-            x[k] = np.pi / 2
-            fp = fun(x)
-            x[k] = -np.pi / 2
-            fm = fun(x)
-            self.angles[k] = float(rotosolve(f0, fp, fm, self.angles[k]))
-
-    def _fit(self, circuit: Circuit, new=()) -> float:
-        """Re-fit all angles (warm start); returns the objective at the fitted angles.
-
-        ``new``: positions of the angles just added. COBYLA (the paper's fitter) starts
-        them at 0; the other fitters first solve each new angle exactly (sinusoidal gates).
-        """
+    def fit(self, circuit: Circuit, new=()) -> float:
+        """Re-fit all angles (warm start) with :func:`fit_angles`; returns the objective
+        at the fitted angles. ``new``: positions of the angles just added."""
         fun = self._objective(circuit)
-        if self.fitter == "none" or self.angles.size == 0:
-            return fun(self.angles)
-        from qworkbench.optim import minimize
 
-        if self.fitter != "cobyla":
-            self._solve_new_angle(fun, new)
+        def objective(rows):
+            return np.array([fun(row) for row in rows], dtype=float)
 
-        jac = None
-        if self.fitter == "l-bfgs-b":
-            if self.kind == "energy" and self.noise is None and self.shots is None:
-                jac = lambda x: self.sim.gradient(circuit, self.hamiltonian, x)  # noqa: E731
-            else:
-                jac = None  # SciPy's finite differences
-        seed = int(self._rng.integers(2**63)) if self.fitter in ("spsa", "adam_spsa") else None
-        result = minimize(fun, self.angles, self.fitter, self.fit_maxiter, seed=seed, jac=jac)
-        noisy = self.shots is not None
-        if not noisy:  # exact objective: the optimizer's own value is the energy
-            if result.fun <= fun(self.angles):
-                self.angles = np.asarray(result.x, dtype=float)
-                return float(result.fun)
-            return fun(self.angles)
-        # shot noise: choose between start and end on one pair of estimates, then report
-        # a fresh, independent estimate at the kept angles (the minimum of two noisy
-        # estimates would be biased low)
-        if fun(result.x) <= fun(self.angles):
-            self.angles = np.asarray(result.x, dtype=float)
-        return fun(self.angles)
+        def jac(rows):  # adjoint gradients; SciPy's finite differences where not exact
+            return self.sim.gradient(circuit, self.hamiltonian, rows[0])[None]
+
+        exact_energy = self.kind == "energy" and self.noise is None and self.shots is None
+        seed = self._rng if self.fitter in ("spsa", "adam_spsa") else None
+        angles, values = fit_angles(
+            objective, self.angles[None], new, fitter=self.fitter, maxiter=self.fit_maxiter,
+            jac=jac if self.fitter == "l-bfgs-b" and exact_energy else None, seed=seed,
+            noisy=self.shots is not None,
+        )  # fmt: skip
+        self.angles = angles[0]
+        return float(values[0])
 
     # -- gymnasium API ------------------------------------------------------------------
     def _observation(self, value: float) -> np.ndarray:
@@ -490,11 +519,11 @@ class QASEnv(gym.Env):
 
     def step(self, action):
         circuit, new = self.apply_action(action)
-        return self.finish_step(self._fit(circuit, new))
+        return self.finish_step(self.fit(circuit, new))
 
     def apply_action(self, action) -> tuple[Circuit, list[int]]:
         """Place the action's gates; returns the circuit (angles as Parameters) and the
-        positions of the angles it added (to be solved first, see :meth:`_fit`)."""
+        positions of the angles it added (to be solved first, see :func:`fit_angles`)."""
         if not self.action_space.contains(action):
             raise ValueError(
                 f"action must be an integer in [0, {len(self.actions)}), got {action!r}"

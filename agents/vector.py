@@ -14,13 +14,11 @@ observation and info are in ``infos["final_obs"]`` / ``infos["final_info"]``).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from agents.env import QASEnv, rotosolve
+from agents.env import QASEnv, fit_angles
 
 __all__ = ["QASVectorEnv"]
 
@@ -86,60 +84,37 @@ class QASVectorEnv(VectorEnv):
             if batchable:
                 groups.setdefault((circuit.structure_key(), tuple(new)), []).append(i)
             else:
-                values[i] = env._fit(circuit, new)
+                values[i] = env.fit(circuit, new)
         for members in groups.values():
             if len(members) == 1:
                 i = members[0]
-                values[i] = self.envs[i]._fit(*placed[i])
+                values[i] = self.envs[i].fit(*placed[i])
                 continue
             for i, value in zip(members, self._fit_group(members, placed), strict=True):
                 values[i] = value
         return values
 
     def _fit_group(self, members: list[int], placed) -> list[float]:
-        """Rotosolve the new angles, then one L-BFGS-B on the sum of the group's energies,
-        every evaluation one batched simulator call."""
-        from qworkbench.optim import minimize
-
+        """:func:`agents.env.fit_angles` on the group's angle rows, every energy and
+        gradient one batched simulator call."""
         envs = [self.envs[i] for i in members]
         circuit, new = placed[members[0]]
         sim, h = envs[0].sim, envs[0].hamiltonian
-        x = np.stack([env.angles for env in envs])
-        g, p = x.shape
 
         def energies(batch):
             self.batched_evaluations += 1
             return np.asarray(sim.expval(circuit, h, batch), dtype=float)
 
-        for k in new:  # the exact 1-D minimiser along each new angle, for all envs at once
-            f0 = energies(x)
-            shifted = x.copy()
-            shifted[:, k] = math.pi / 2
-            fp = energies(shifted)
-            shifted[:, k] = -math.pi / 2
-            fm = energies(shifted)
-            x[:, k] = rotosolve(f0, fp, fm, x[:, k])
-        start = energies(x)
-
-        def total(flat):
-            return float(energies(flat.reshape(g, p)).sum())
-
-        def jac(flat):
+        def gradients(batch):
             self.batched_evaluations += 1
-            return np.asarray(sim.gradient(circuit, h, flat.reshape(g, p))).reshape(-1)
+            return np.asarray(sim.gradient(circuit, h, batch))
 
-        result = minimize(total, x.reshape(-1), "l-bfgs-b", envs[0].fit_maxiter * g, jac=jac)
-        fitted = result.x.reshape(g, p)
-        final = energies(fitted)
-        values = []
-        for j, env in enumerate(envs):
-            if final[j] <= start[j]:
-                env.angles = fitted[j].copy()
-                values.append(float(final[j]))
-            else:
-                env.angles = x[j].copy()
-                values.append(float(start[j]))
-        return values
+        x = np.stack([env.angles for env in envs])
+        fitted, values = fit_angles(energies, x, new, fitter="l-bfgs-b",
+                                    maxiter=envs[0].fit_maxiter, jac=gradients)  # fmt: skip
+        for env, angles in zip(envs, fitted, strict=True):
+            env.angles = angles.copy()
+        return [float(v) for v in values]
 
     def close_extras(self, **kwargs):
         for env in self.envs:
