@@ -56,6 +56,11 @@ def _sinusoidal(name: str) -> bool:
     return len(eig) == 2 and abs(eig[1] - eig[0] - 1) < 1e-9
 
 
+def _is_identity_angle(angle: float) -> bool:
+    """A one-qubit rotation by ``angle`` is the identity up to a global phase."""
+    return abs(math.sin(0.5 * angle)) < 1e-9
+
+
 def rotosolve(f0, fp, fm, current):
     """The minimiser of f(t) = a + b cos t + c sin t from f(0), f(pi/2), f(-pi/2)
     (scalars or arrays); ``current`` where f is flat."""
@@ -388,17 +393,30 @@ class QASEnv(gym.Env):
 
     def circuit(self, bound: bool = False) -> Circuit:
         """The circuit built so far (angles as Parameters ``t0, t1, ...`` unless
-        ``bound``)."""
+        ``bound``). A bound circuit leaves out one-qubit rotations whose fitted angle is
+        0 (mod 2 pi: the identity up to a global phase), which the fit leaves where an
+        angle does not change the energy; they are not counted as gates either."""
         c = Circuit(self.n)
         k = 0
         for name, qubits in self.gates:
             if GATES[name].num_params:
                 angle = float(self.angles[k]) if bound else Parameter(f"t{k}")
-                c.append(name, qubits, (angle,))
                 k += 1
+                if bound and len(qubits) == 1 and _is_identity_angle(angle):
+                    continue
+                c.append(name, qubits, (angle,))
             else:
                 c.append(name, qubits)
         return c
+
+    def _sizes(self) -> tuple[int, int, int]:
+        """Gates, CNOTs (two-qubit gates) and depth of the bound circuit (identity
+        rotations left out, see :meth:`circuit`)."""
+        cnots = sum(1 for _, q in self.gates if len(q) == 2)
+        if not any(_is_identity_angle(a) for a in self.angles):
+            return len(self.gates), cnots, int(self.moments.max()) if self.gates else 0
+        c = self.circuit(bound=True)
+        return len(c), cnots, c.depth()
 
     def _place(self, name: str, qubits: tuple[int, ...]) -> None:
         moment = int(max(self.moments[q] for q in qubits))
@@ -480,11 +498,12 @@ class QASEnv(gym.Env):
         return np.append(self.tensor.reshape(-1), np.float32(value)).astype(np.float32)
 
     def _info(self) -> dict:
+        gates, cnots, depth = self._sizes()
         info = {
             "action_mask": self.action_mask(),
-            "gates": len(self.gates),
-            "cnots": sum(1 for name, q in self.gates if len(q) == 2),
-            "depth": int(self.moments.max()) if self.gates else 0,
+            "gates": gates,
+            "cnots": cnots,
+            "depth": depth,
             "threshold": self.threshold,
         }
         if self.kind == "energy":

@@ -184,3 +184,20 @@ def test_bench_workers_give_the_same_rows_and_settings_never_merge(tmp_path):
     assert sorted(t["seeds"] for t in dqn) == [1, 2]
     assert {t["settings"] for t in dqn} == {"episodes=12", "episodes=5"}
     assert "different settings" in format_table(table)
+
+
+def test_identity_rotations_are_neither_written_nor_counted():
+    # rz on |00> leaves the energy unchanged, so its fitted angle stays 0 (issue 16.22)
+    env = QASEnv("tfim2", max_gates=3, seed=0)
+    env.reset()
+    index = {a.label: i for i, a in enumerate(env.actions)}
+    env.step(index["rz[0]"])
+    _, _, _, _, info = env.step(index["ry[1]"])
+    circuit = env.circuit(bound=True)
+    assert [op.name for op in circuit] == ["ry"] and info["gates"] == 1
+    assert info["depth"] == circuit.to_qiskit().depth() == 1
+    assert circuit.to_qasm(version=2).endswith("\n") and "rz" not in circuit.to_qasm(version=2)
+    # the compacted circuit has the environment's energy (qiskit's exact expectation)
+    state = Statevector(circuit.to_qiskit())
+    energy = float(np.real(state.expectation_value(env.hamiltonian.to_qiskit())))
+    assert energy == pytest.approx(info["energy"], abs=1e-10)

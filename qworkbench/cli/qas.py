@@ -5,48 +5,7 @@ from __future__ import annotations
 import typer
 
 from qworkbench.cli._app import qas_app
-from qworkbench.cli._common import fail
-
-
-class _Progress:
-    """A rich bar on a terminal; otherwise a plain line on stderr at most every 10 s.
-    (To be replaced by the shared helper of cli/_common.py.)"""
-
-    def __init__(self, total, label, quiet):
-        import sys
-        import time
-
-        self.total, self.label, self.done = total, label, 0
-        self.clock, self.last = time.monotonic, time.monotonic()
-        self.bar = None
-        if not quiet and sys.stderr.isatty():
-            from rich.progress import Progress
-
-            self.bar = Progress(transient=True)
-        self.quiet = quiet
-
-    def __enter__(self):
-        if self.bar is not None:
-            self.bar.__enter__()
-            self.task = self.bar.add_task(self.label, total=self.total)
-        return self
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-
-    def advance(self, n: int = 1, text: str = "") -> None:
-        self.done += n
-        if self.bar is not None:
-            self.bar.update(self.task, advance=n, description=text or self.label)
-        elif not self.quiet and self.clock() - self.last >= 10:
-            self.last = self.clock()
-            of = f"/{self.total}" if self.total else ""
-            typer.echo(f"{self.label} {self.done}{of}: {text}", err=True)
-
-
-def progress(command: str, total, label: str, quiet: bool = False) -> _Progress:
-    return _Progress(total, f"qwb {command}: {label}", quiet)
+from qworkbench.cli._common import fail, progress, warnings_as_lines
 
 
 def _hyper(command: str, pairs: list[str] | None) -> dict:
@@ -277,7 +236,8 @@ def qas_plot(run_dir: str = typer.Argument(..., help="A run directory of qwb qas
     from qworkbench.experiments.plots import plot_run
 
     try:
-        paths = plot_run(run_dir)
+        with warnings_as_lines("qas plot"):
+            paths = plot_run(run_dir)
     except (ValueError, FileNotFoundError) as exc:
         fail("qas plot", str(exc))
     for path in paths:
