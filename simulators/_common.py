@@ -36,12 +36,29 @@ def precision_dtype(precision: str):
     return PRECISIONS[precision]
 
 
-def check_circuit(circuit, max_qubits: int, what: str) -> None:
-    """Refuse anything but a qworkbench Circuit of at most ``max_qubits`` qubits."""
+def _human_bytes(nbytes: float) -> str:
+    for unit in ("GiB", "TiB", "PiB", "EiB"):
+        nbytes /= 1024 ** (3 if unit == "GiB" else 1)
+        if nbytes < 1024 or unit == "EiB":
+            return f"{nbytes:,.4g} {unit}"
+    raise AssertionError("unreachable")
+
+
+def check_circuit(circuit, max_qubits: int, what: str, itemsize: int = 16,
+                  dims_per_qubit: int = 2) -> None:  # fmt: skip
+    """Refuse anything but a qworkbench Circuit of at most ``max_qubits`` qubits; a wider
+    one's error says the memory its state (``itemsize`` bytes per entry,
+    ``dims_per_qubit ** n`` entries: 2 for a statevector, 4 for a density matrix) would
+    need."""
     if not isinstance(circuit, Circuit):
         raise TypeError(f"expected a qworkbench Circuit, got {type(circuit).__name__}")
-    if circuit.num_qubits > max_qubits:
-        raise ValueError(f"{what} simulation supports at most {max_qubits} qubits")
+    n = circuit.num_qubits
+    if n > max_qubits:
+        need = _human_bytes(float(itemsize) * float(dims_per_qubit) ** n)
+        raise ValueError(
+            f"{what} simulation supports at most {max_qubits} qubits: {n} qubits would need "
+            f"{need} for the state alone"
+        )
 
 
 def check_memory(kernels, nbytes: int, what: str, max_memory: int | None) -> None:

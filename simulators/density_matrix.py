@@ -243,7 +243,7 @@ class DensityMatrixSimulator:
 
     # -- the loop ---------------------------------------------------------------------------
     def _run(self, circuit: Circuit, params):
-        check_circuit(circuit, _MAX_QUBITS, "density-matrix")
+        check_circuit(circuit, _MAX_QUBITS, "density-matrix", np.dtype(self.dtype).itemsize, 4)
         n = circuit.num_qubits
         key = circuit.structure_key()
         entry = self._cache.get(key)

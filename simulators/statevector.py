@@ -87,7 +87,7 @@ class StatevectorSimulator:
 
     # -- helpers ----------------------------------------------------------------------------
     def _check(self, circuit: Circuit, batch: int, copies: int = 1) -> None:
-        check_circuit(circuit, _MAX_QUBITS, "statevector")
+        check_circuit(circuit, _MAX_QUBITS, "statevector", np.dtype(self.dtype).itemsize)
         n = circuit.num_qubits
         nbytes = copies * batch * (1 << n) * np.dtype(self.dtype).itemsize
         if nbytes < _CHECK_ABOVE_BYTES and self.max_memory is None:

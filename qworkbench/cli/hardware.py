@@ -28,7 +28,7 @@ def _read_circuit(target: str):
             raise FileNotFoundError(f"{target} is not a QAS run directory (no best_circuit.qasm)")
     if not path.exists():
         raise FileNotFoundError(f"no such file: {target}")
-    return Circuit.from_qasm(path.read_text())
+    return Circuit.from_qasm_file(path)
 
 
 def _read_observable(text: str):
