@@ -3,11 +3,33 @@
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from simulators._generic import kq_layout, pauli_layout
 
 __all__ = ["CpuKernels"]
+
+_BLOCK_BYTES_LOG2 = 20  # bytes of one cache-blocked chunk (see CpuKernels.block_qubits)
+
+
+def _lane_swapped(p: int) -> int:
+    """Local qubit ``p`` after exchanging local bits 0-3 with 4-7."""
+    return p + 4 if p < 4 else p - 4 if p < 8 else p
+
+
+def sorted_matrix(order, mats: np.ndarray) -> np.ndarray:
+    """``mats`` re-indexed so its matrix bit j is old bit ``order[j]`` (``order``: the
+    argsort of the gate's qubits gives the matrix on its qubits in ascending order)."""
+    k = len(order)
+    if np.all(order == np.arange(k)):
+        return mats
+    # axis 1 + (k - 1 - j) of the tensor form holds row bit j (k + ... for columns)
+    rows = [1 + k - 1 - int(order[k - 1 - a]) for a in range(k)]
+    perm = [0, *rows, *(r + k for r in rows)]
+    shape = (len(mats),) + (2,) * (2 * k)
+    return mats.reshape(shape).transpose(perm).reshape(mats.shape)
+
 
 # one density matrix runs on one thread in the Pauli basis: above this many qubits the
 # superoperator path's passes over all cores win
@@ -94,6 +116,60 @@ class CpuKernels:
     def run_gates(self, state, program, entries) -> None:
         """A whole gate program (``simulators._program``) in one call."""
         self._kern(state).run_gates(state, program.kinds, program.qubits, program.offsets, entries)
+
+    def block_qubits(self, num_qubits: int, dtype) -> int:
+        """Chunks of 1 MiB as split real/imaginary arrays (half the 2 MiB L2 of a core
+        here), so complex64 chunks hold twice the amplitudes of complex128 ones."""
+        return _BLOCK_BYTES_LOG2 - int(np.dtype(dtype).itemsize).bit_length() + 1
+
+    def run_block(self, state, low: int, high: tuple[int, ...], qubits, mats) -> None:
+        from simulators import _cpu_blocked
+
+        local = {q: q for q in range(low)}
+        local.update({q: low + j for j, q in enumerate(high)})
+        real = state.real.dtype
+        batch_m = max(len(m) for m in mats)
+        widths = np.empty(len(qubits), dtype=np.int64)
+        positions = np.zeros((len(qubits), _cpu_blocked.MAX_BLOCK_GATE_QUBITS), np.int64)
+        starts = np.empty(len(qubits), dtype=np.int64)
+        flat = []
+        start = 0
+        ops = []  # (width, local positions, matrix or None)
+        swapped = False
+        for qs, m in zip(qubits, mats):
+            here = [local[q] for q in qs]
+            if low + len(high) >= 2 * _cpu_blocked.LANE_BITS:
+                there = [_lane_swapped(p) for p in here]
+                mine, other = (there, here) if swapped else (here, there)
+                # a run under 16 amplitudes halves the rate or worse: swap lanes if the
+                # gate's lowest local qubit gets higher that way
+                if min(mine) < _cpu_blocked.LANE_BITS and min(other) > min(mine):
+                    ops.append((_cpu_blocked.LANE_SWAP, (), None))
+                    swapped = not swapped
+                here = there if swapped else here
+            order = np.argsort(here)
+            ops.append((len(qs), sorted(here), sorted_matrix(order, np.asarray(m))))
+        if swapped:
+            ops.append((_cpu_blocked.LANE_SWAP, (), None))
+        widths = np.empty(len(ops), dtype=np.int64)
+        positions = np.zeros((len(ops), _cpu_blocked.MAX_BLOCK_GATE_QUBITS), np.int64)
+        starts = np.zeros(len(ops), dtype=np.int64)
+        flat = []
+        start = 0
+        for g, (k, where, m) in enumerate(ops):
+            widths[g] = k
+            positions[g, :k] = where
+            starts[g] = start
+            if m is not None:
+                start += m.shape[1] * m.shape[2]
+                flat.append(np.broadcast_to(m.reshape(len(m), -1), (batch_m, m.shape[1] ** 2)))
+        flat = np.concatenate(flat, axis=1)
+        kernel, workers = _cpu_blocked.run_block_serial, 1
+        if state.size >= self._serial_below:
+            kernel, workers = _cpu_blocked.run_block, numba.get_num_threads()
+        kernel(state, low, np.asarray(high, dtype=np.int64), widths, positions, starts,
+               np.ascontiguousarray(flat.real, real), np.ascontiguousarray(flat.imag, real),
+               workers)  # fmt: skip
 
     def prefers_pauli_basis(self, num_qubits: int, batch: int) -> bool:
         """Up to 10 qubits, or a batch that fills every thread (one matrix per thread)."""

@@ -301,6 +301,13 @@ class GpuKernels:
                 mats = entries[:, offset : offset + d * d].reshape(-1, d, d)
                 self.apply_matrix(state, tuple(qubits[:k]), mats)
 
+    def block_qubits(self, num_qubits: int, dtype) -> int:
+        return 0  # no cache blocking on the GPU: plan steps go one by one
+
+    def run_block(self, state, low, high, qubits, mats) -> None:
+        for qs, m in zip(qubits, mats):
+            self.apply_matrix(state, tuple(qs), self.asarray(m, state.dtype))
+
     def prefers_pauli_basis(self, num_qubits: int, batch: int) -> bool:
         """Never yet: the superoperator path runs on the RawKernels above, the Pauli basis
         only on the generic (untuned) ``run_ptm``."""

@@ -71,6 +71,17 @@ class Kernels(Protocol):
         """A whole gate program (``simulators._program``, or the density matrix's)."""
         ...
 
+    def block_qubits(self, num_qubits: int, dtype) -> int:
+        """log2 of the amplitudes ``run_block`` keeps in cache per chunk of a
+        ``num_qubits`` state (0: the device applies plan steps one by one)."""
+        ...
+
+    def run_block(self, state, low: int, high: tuple[int, ...], qubits, mats) -> None:
+        """Dense matrices ``mats[g]`` ((batch_m, 2**k, 2**k)) on ``qubits[g]``, in order,
+        in one pass: each chunk of the state (index bits below ``low`` and the ascending
+        ``high`` qubits) goes through every gate before the next chunk is read."""
+        ...
+
     # -- density matrices in the Pauli basis ----------------------------------------------
     def prefers_pauli_basis(self, num_qubits: int, batch: int) -> bool:
         """Whether ``batch`` density matrices of ``num_qubits`` run faster as Pauli vectors

@@ -10,7 +10,7 @@ a plan's steps through the kernel interface (``simulators._kernels``).
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from simulators._matrices import (
     embed_diagonal,
     is_diagonal_gate,
 )
-from simulators.fusion import fuse_gates
+from simulators.fusion import cache_blocks, fuse_gates
 
 __all__ = [
     "Gate",
@@ -185,10 +185,25 @@ class Plan:
     num_qubits: int
     num_params: int
     steps: tuple[Step, ...]
+    # cache blocks of the steps per chunk size (``fusion.cache_blocks``), filled on use
+    blocks: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def cache_blocks(self, chunk_qubits: int):
+        hit = self.blocks.get(chunk_qubits)
+        if hit is None:
+            qubits = [s.qubits for s in self.steps]
+            hit = self.blocks[chunk_qubits] = cache_blocks(qubits, self.num_qubits, chunk_qubits)
+        return hit
+
+
+# one pass over a cache-resident chunk, in complex multiply-adds per amplitude (the
+# fusion cost model, ``fuse_gates``): fusing past 3-4 qubits costs more flops than
+# the passes it saves once gates run cache-blocked
+FUSION_PASS_COST = 4.0
 
 
 def compile_plan(gates: list[Gate], num_qubits: int, num_params: int, fusion: int) -> Plan:
-    blocks = fuse_gates([g.qubits for g in gates], max_qubits=fusion)
+    blocks = fuse_gates([g.qubits for g in gates], max_qubits=fusion, pass_cost=FUSION_PASS_COST)
     steps = tuple(_make_step([gates[i] for i in b.ops], b.qubits) for b in blocks)
     return Plan(num_qubits, num_params, steps)
 
@@ -328,9 +343,30 @@ def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, 
     """Apply every step of ``plan`` to ``state`` (default |0...0>), in place."""
     if state is None:
         state = kernels.zero_state(batch, plan.num_qubits, dtype)
-    for step in plan.steps:
-        apply_step(kernels, state, step, step.operand(params), dtype)
+    chunk = kernels.block_qubits(plan.num_qubits, dtype)
+    if not chunk:
+        for step in plan.steps:
+            apply_step(kernels, state, step, step.operand(params), dtype)
+        return state
+    for block in plan.cache_blocks(chunk):
+        steps = [plan.steps[i] for i in block.steps]
+        mats = [dense_operand(step, params) for step in steps]
+        kernels.run_block(state, block.low, block.high, [s.qubits for s in steps], mats)
     return state
+
+
+def dense_operand(step: Step, params) -> np.ndarray:
+    """The step as (batch_m, 2**k, 2**k) matrices on ``step.qubits``."""
+    if step.kind == "matrix":
+        return step.operand(params)
+    if step.kind == "diagonal":
+        diags = step.operand(params)
+        d = diags.shape[1]
+        out = np.zeros((len(diags), d, d), dtype=diags.dtype)
+        out[:, np.arange(d), np.arange(d)] = diags
+        return out
+    (gate,) = step.gates  # a permutation or a controlled gate: its own matrix
+    return gate.matrices(params)
 
 
 def apply_step(kernels, state, step, operand, dtype, adjoint: bool = False) -> None:
