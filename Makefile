@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-all lint clean
+.PHONY: setup run test test-all lint clean gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test: setup
 
 test-all: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the GPU tests and GPU benchmark in one call (at most 8 minutes; results in
+# runs/gpu-check/); without CUDA it says so and exits 0. Runs with the Python that has
+# CuPy: the venv's when there is one, else python3 (the GPU image's)
+gpu-check:
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) benchmarks/gpu_check.py --out runs/gpu-check
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -1,5 +1,5 @@
-"""Peer simulators for the benchmarks (qiskit-aer, PennyLane lightning.qubit, qulacs), each
-built from the same qworkbench circuit.
+"""Peer simulators for the benchmarks (qiskit-aer, PennyLane lightning.qubit, qulacs, qsim),
+each built from the same qworkbench circuit.
 
 Every ``prepare_*`` returns a zero-argument callable that simulates the circuit once
 and returns <Z_0>, so each peer does the whole simulation and nothing else is timed.
@@ -24,10 +24,12 @@ def prepare_ours(circuit: Circuit, precision: str, fusion: int):
     return lambda: sim.expval(circuit, obs)
 
 
-def prepare_aer(circuit: Circuit, precision: str, fusion: bool):
+def prepare_aer(circuit: Circuit, precision: str, fusion: bool, threads: int = 0):
+    """qiskit-aer; ``threads`` 0 lets it use every core."""
     from qiskit_aer import AerSimulator
 
-    backend = AerSimulator(method="statevector", precision=precision, fusion_enable=fusion)
+    backend = AerSimulator(method="statevector", precision=precision, fusion_enable=fusion,
+                           max_parallel_threads=threads)  # fmt: skip
     qc = circuit.to_qiskit()
     qc.save_expectation_value(_z0(circuit.num_qubits).to_qiskit(), range(qc.num_qubits))
 
@@ -80,5 +82,37 @@ def prepare_qulacs(circuit: Circuit, precision: str, block: int = 0):
         state.set_zero_state()
         qc.update_quantum_state(state)
         return obs.get_expectation_value(state)
+
+    return run
+
+
+def prepare_qsim(circuit: Circuit, precision: str, threads: int = 1, fusion: int = 2):
+    """Google's qsim through qsimcirq (float32 only: ``precision`` "double" still runs
+    it in single precision, so it stays the reference for both); ``fusion`` is its
+    ``max_fused_gate_size`` (2 is its default). None when qsimcirq is not installed."""
+    try:
+        import cirq
+        import qsimcirq
+    except ImportError:
+        return None
+    n = circuit.num_qubits
+    qubits = cirq.LineQubit.range(n)
+    rotations = {"rx": cirq.rx, "ry": cirq.ry, "rz": cirq.rz}
+    ops = []
+    for op in circuit:
+        targets = [qubits[q] for q in op.qubits]
+        if op.name == "cx":
+            ops.append(cirq.CNOT(*targets))
+        elif op.name == "h":
+            ops.append(cirq.H(*targets))
+        else:  # cirq's rotations are exp(-i theta P/2), as ours
+            ops.append(rotations[op.name](float(op.params[0]))(*targets))
+    program = cirq.Circuit(ops)
+    options = qsimcirq.QSimOptions(max_fused_gate_size=fusion, cpu_threads=threads)
+    sim = qsimcirq.QSimSimulator(options)
+    obs = [cirq.Z(qubits[0])]
+
+    def run():
+        return sim.simulate_expectation_values(program, obs)[0].real
 
     return run

@@ -1,8 +1,12 @@
-"""Statevector benchmark: qworkbench against qiskit-aer, PennyLane lightning.qubit and
-qulacs, side by side in one process; medians of repeated runs, reported as ratios.
+"""Statevector benchmark: qworkbench against qsim, qiskit-aer, PennyLane lightning.qubit
+and qulacs, side by side in one process; medians of repeated runs, reported as ratios.
 
-    python benchmarks/statevector.py                      # everything (minutes)
+    python benchmarks/statevector.py                      # everything (long)
     python benchmarks/statevector.py --sizes 16 20 --qas  # a subset
+    python benchmarks/statevector.py --no-qas --threads 1 2 --simulators "fusion 2" qsim lightning
+
+The layered circuits run at each ``--threads`` count and end with a table of
+ours/qsim and ours/lightning.qubit.
 
 Writes a JSON file of rows (``--out``) and prints Markdown tables for BENCHMARKS.md.
 ``benchmarks/statevector.py`` and ``qwb bench sim`` both call :func:`main`.
@@ -34,6 +38,7 @@ class Row:
     simulator: str
     seconds: float
     value: float  # GB/s (layered) or evaluations per second (qas)
+    threads: int = 0  # 0: the machine's default
 
 
 def layered_circuit(n: int, layers: int, seed: int) -> Circuit:
@@ -88,34 +93,49 @@ def single_gate_bandwidth(n: int, precision: str) -> float:
     return 2 * state.nbytes / best / 1e9
 
 
-def layered_suite(sizes, precisions, layers: int, repeats: int) -> list[Row]:
+_LAYERED = {  # name -> prepare(circuit, precision, threads)
+    "qworkbench (fusion 2)": lambda c, p, t: peers.prepare_ours(c, p, 2),
+    "qworkbench (fusion 3)": lambda c, p, t: peers.prepare_ours(c, p, 3),
+    "qworkbench (no fusion)": lambda c, p, t: peers.prepare_ours(c, p, 0),
+    "qsim": lambda c, p, t: peers.prepare_qsim(c, p, t),
+    "qiskit-aer (fusion)": lambda c, p, t: peers.prepare_aer(c, p, True, t),
+    "qiskit-aer (no fusion)": lambda c, p, t: peers.prepare_aer(c, p, False, t),
+    "lightning.qubit": lambda c, p, t: peers.prepare_lightning(c, p),
+    "qulacs": lambda c, p, t: peers.prepare_qulacs(c, p),
+    "qulacs (fusion 2)": lambda c, p, t: peers.prepare_qulacs(c, p, 2),
+}
+
+
+def layered_suite(sizes, precisions, layers: int, repeats: int, threads=(0,),
+                  simulators=None) -> list[Row]:  # fmt: skip
+    """Every simulator on the layered circuit at each size, precision and thread count
+    (0: the machine's default). Numba, qsim and Aer take the thread count directly; the
+    OpenMP peers (lightning.qubit, qulacs) are capped with threadpoolctl."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    default_threads = numba.get_num_threads()
+    names = [k for k in _LAYERED if simulators is None or any(s in k for s in simulators)]
     rows = []
     for n in sizes:
         circuit = layered_circuit(n, layers, seed=n)
-        for precision in precisions:
-            itemsize = 16 if precision == "double" else 8
-            traffic = 2 * itemsize * (1 << n) * len(circuit)  # one read+write per gate
-            makers = {
-                "qworkbench (fusion 2)": lambda: peers.prepare_ours(circuit, precision, 2),
-                "qworkbench (fusion 3)": lambda: peers.prepare_ours(circuit, precision, 3),
-                "qworkbench (no fusion)": lambda: peers.prepare_ours(circuit, precision, 0),
-                "qiskit-aer (fusion)": lambda: peers.prepare_aer(circuit, precision, True),
-                "qiskit-aer (no fusion)": lambda: peers.prepare_aer(circuit, precision, False),
-                "lightning.qubit": lambda: peers.prepare_lightning(circuit, precision),
-                "qulacs": lambda: peers.prepare_qulacs(circuit, precision),
-                "qulacs (fusion 2)": lambda: peers.prepare_qulacs(circuit, precision, 2),
-            }
-            reps = repeats if n < 24 else max(1, repeats // 2)
-            for name, make in makers.items():
-                fn = make()
-                if fn is None:
-                    continue
-                seconds = timeit(fn, reps)
-                rows.append(Row("layered", n, precision, name, seconds, traffic / seconds / 1e9))
-                print(
-                    f"  layered n={n} {precision:6s} {name:24s} {seconds * 1e3:10.2f} ms",
-                    flush=True,
-                )
+        for t in threads:
+            numba.set_num_threads(t or default_threads)
+            for precision in precisions:
+                itemsize = 16 if precision == "double" else 8
+                traffic = 2 * itemsize * (1 << n) * len(circuit)  # one read+write per gate
+                reps = repeats if n < 24 else max(1, repeats // 2)
+                for name in names:
+                    fn = _LAYERED[name](circuit, precision, t)
+                    if fn is None:
+                        continue
+                    with threadpool_limits(limits=t or None, user_api="openmp"):
+                        seconds = timeit(fn, reps)
+                    rows.append(Row("layered", n, precision, name, seconds,
+                                    traffic / seconds / 1e9, t))  # fmt: skip
+                    print(f"  layered n={n} threads={t} {precision:6s} {name:24s} "
+                          f"{seconds * 1e3:10.2f} ms", flush=True)  # fmt: skip
+    numba.set_num_threads(default_threads)
     return rows
 
 
@@ -256,15 +276,18 @@ def markdown(rows: list[Row]) -> str:
     lines = []
     layered = [r for r in rows if r.suite == "layered"]
     if layered:
-        lines += ["| n | precision | simulator | ms / circuit | effective GB/s | vs fastest peer |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
-        for key in sorted({(r.n, r.precision) for r in layered}):
-            group = [r for r in layered if (r.n, r.precision) == key]
+        lines += ["| n | precision | threads | simulator | ms / circuit | effective GB/s "
+                  "| vs fastest peer |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for key in sorted({(r.n, r.precision, r.threads) for r in layered}):
+            group = [r for r in layered if (r.n, r.precision, r.threads) == key]
             peers = [r.seconds for r in group if not r.simulator.startswith("qworkbench")]
             best = min(peers) if peers else float("nan")
             for r in sorted(group, key=lambda r: r.seconds):
-                lines.append(f"| {r.n} | {r.precision} | {r.simulator} | {r.seconds * 1e3:.1f} | "
-                             f"{r.value:.1f} | {r.seconds / best:.2f}x |")  # fmt: skip
+                lines.append(
+                    f"| {r.n} | {r.precision} | {r.threads or 'all'} | {r.simulator} | "
+                    f"{r.seconds * 1e3:.1f} | {r.value:.1f} | {r.seconds / best:.2f}x |"
+                )
+        lines += ["", ratio_table(layered)]
     for suite, unit in (("qas", "evals/s"), ("qas-gradient", "gradients/s")):
         group_rows = [r for r in rows if r.suite == suite]
         if not group_rows:
@@ -278,10 +301,41 @@ def markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def ratio_table(rows: list[Row], ours: str = "qworkbench (fusion 2)") -> str:
+    """ours/qsim and ours/lightning.qubit per size, precision and thread count (qsim is
+    float32 in both columns)."""
+    lines = ["| n | precision | threads | ours ms | ours / qsim | ours / lightning.qubit |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    by = {(r.n, r.precision, r.threads, r.simulator): r.seconds for r in rows}
+    for n, precision, t in sorted({(r.n, r.precision, r.threads) for r in rows}):
+        mine = by.get((n, precision, t, ours))
+        if mine is None:
+            continue
+        qsim = by.get((n, "single", t, "qsim"), by.get((n, precision, t, "qsim")))
+        light = by.get((n, precision, t, "lightning.qubit"))
+        cells = [f"{mine / other:.2f}" if other else "-" for other in (qsim, light)]
+        lines.append(f"| {n} | {precision} | {t or 'all'} | {mine * 1e3:.1f} | "
+                     f"{cells[0]} | {cells[1]} |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     """Run the benchmark with command-line arguments ``argv`` (default ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="*", default=[16, 20, 22, 24, 26])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[16, 18, 20, 22, 24, 26])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="*",
+        default=[1, 2],
+        help="thread counts for the layered circuits (0: the default)",
+    )
+    parser.add_argument(
+        "--simulators",
+        nargs="*",
+        default=None,
+        help="only the layered simulators whose names contain one of these",
+    )
     parser.add_argument("--precisions", nargs="*", default=["double", "single"])
     parser.add_argument("--layers", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=5)
@@ -296,7 +350,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
               f"our 1-qubit pass: {single_gate_bandwidth(24, precision):.1f} GB/s")  # fmt: skip
     rows: list[Row] = []
     if not args.qas:
-        rows += layered_suite(args.sizes, args.precisions, args.layers, args.repeats)
+        rows += layered_suite(args.sizes, args.precisions, args.layers, args.repeats,
+                              args.threads, args.simulators)  # fmt: skip
     if not args.no_qas:
         rows += qas_suite([4, 6, 8], args.repeats)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
