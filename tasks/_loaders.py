@@ -231,6 +231,36 @@ def _tsplib_header(lines, path):
     return spec, sections
 
 
+def _node_coords(lines, first: int, last: int, n: int, dims: int, path: str) -> np.ndarray:
+    """NODE_COORD_SECTION lines ``first..last`` (1-based): one ``node x y [z]`` per line,
+    so a short or long line is reported on its own line, not where the next one starts."""
+    coords = np.full((n, dims), np.nan)
+    listed = 0
+    for k in range(first, last + 1):
+        parts = lines[k - 1].split()
+        if not parts:
+            continue
+        tok = _Tokens([lines[k - 1]], path, k)
+        if len(parts) != 1 + dims:
+            raise tok.error(f"expected a node number and {dims} coordinates, got {len(parts)} "
+                            f"values in {lines[k - 1].strip()!r}")  # fmt: skip
+        if listed == n:
+            raise tok.error(f"more than DIMENSION = {n} nodes")
+        node = tok.integer("node number", 1, n)
+        if not np.isnan(coords[node - 1, 0]):
+            raise tok.error(f"node {node} listed twice", k)
+        coords[node - 1] = [tok.number(f"coordinate of node {node}") for _ in range(dims)]
+        listed += 1
+    if listed < n:
+        line = max(last, 1)  # the section's last line (its header when it is empty)
+        raise InstanceFormatError(
+            f"{path}:{line}: NODE_COORD_SECTION ends after {listed} of DIMENSION = {n} nodes",
+            line,
+            path,
+        )
+    return coords
+
+
 def load_tsplib(path) -> TSP:
     """A TSPLIB ``TSP``/``ATSP`` file as :class:`TSP` with ``.distances`` by TSPLIB's rules
     (``EUC_2D``/``CEIL_2D``/``MAN``/``MAX``/``ATT``/``GEO`` coordinates or an ``EXPLICIT``
@@ -264,17 +294,7 @@ def load_tsplib(path) -> TSP:
         if "NODE_COORD_SECTION" not in sections:
             raise InstanceFormatError(f"{path}: missing NODE_COORD_SECTION", None, path)
         first, last = sections["NODE_COORD_SECTION"]
-        dims = _COORD_TYPES[wtype]
-        tok = _Tokens(lines[first - 1 : last], path, first)
-        coords = np.full((n, dims), np.nan)
-        for _ in range(n):
-            line = tok.items[tok.pos][1] if tok.remaining() else tok.last_line
-            node = tok.integer("node number", 1, n)
-            if not np.isnan(coords[node - 1, 0]):
-                raise tok.error(f"node {node} listed twice", line)
-            coords[node - 1] = [tok.number(f"coordinate of node {node}") for _ in range(dims)]
-        if tok.remaining():
-            raise tok.error(f"more than DIMENSION = {n} nodes")
+        coords = _node_coords(lines, first, last, n, _COORD_TYPES[wtype], path)
         distances = _coord_distances(coords, wtype)
     elif wtype == "EXPLICIT":
         fmt, fline = need("EDGE_WEIGHT_FORMAT")

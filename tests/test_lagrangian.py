@@ -8,18 +8,15 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from qworkbench import data
 from tasks.lagrangian import METHODS, LagrangianResult, _slack_eliminated_minimum, solve
 from tasks.problems import MIS, TSP, Knapsack, load_dimacs, load_mknap, qubo_minimum
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "instances"
 GAP = 0.10  # stated tolerance: within 10% of the optimum (all reach it with solver="exact")
 
 
 def instance(name: str) -> Path:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"instance file {name} not found next to the repository")
-    return path
+    return data.path(name)  # shipped with the package: never skipped
 
 
 def mdkp():

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qworkbench import data
 from qworkbench.errors import InstanceFormatError
 from tasks._qubo import _exact_penalty
 from tasks.problems import (
@@ -31,14 +32,9 @@ from tasks.problems import (
     qubo_minimum,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "instances"
-
 
 def instance(name: str) -> Path:
-    path = DATA / name
-    if not path.exists():
-        pytest.skip(f"instance file {name} not found next to the repository")
-    return path
+    return data.path(name)  # shipped with the package: never skipped
 
 
 def small_problems():
@@ -540,3 +536,72 @@ def test_loaders_fuzz_mutated_real_files(name, data):
             loader(path)
         except InstanceFormatError as exc:
             assert exc.line is None or 1 <= exc.line <= len(lines) + 1
+
+
+TSP_HEAD = "NAME: t\nTYPE: TSP\nDIMENSION: 3\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n"
+
+
+@pytest.mark.parametrize(
+    ("coords", "line"),
+    [
+        ("1 0 0\n2 5\n3 1 1\n", 7),  # short line 7 (was reported as line 8)
+        ("1 0 0\n2 5 0 9\n3 1 1\n", 7),  # long line
+        ("1 0 0\n2 5 0\n3 1\n", 8),  # short last line (was "file ends")
+        ("1 0 0\n2 5 0\n", 7),  # a node missing: the section's last line
+    ],
+)
+def test_tsplib_bad_coordinate_line_is_the_line_named(tmp_path, coords, line):
+    text = TSP_HEAD + coords + "EOF\n"
+    with pytest.raises(InstanceFormatError) as info:
+        load_tsplib(write(tmp_path, "short.tsp", text))
+    assert info.value.line == line and f":{line}:" in str(info.value)
+
+
+@FUZZ
+@given(widths=st.lists(st.integers(0, 5), min_size=2, max_size=8))
+def test_tsplib_fuzz_coordinate_widths_name_the_first_bad_line(widths):
+    # node k on line 5 + k with widths[k] numbers; a node line needs exactly 3 (node, x, y)
+    n = len(widths)
+    body = "".join(" ".join([str(k + 1)] + ["1.5"] * (w - 1)) + "\n" if w else "\n"
+                   for k, w in enumerate(widths))  # fmt: skip
+    head = f"NAME: t\nTYPE: TSP\nDIMENSION: {n}\nEDGE_WEIGHT_TYPE: EUC_2D\nNODE_COORD_SECTION\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.tsp"
+        path.write_text(head + body + "EOF\n")
+        bad = [k for k, w in enumerate(widths) if w not in (0, 3)]
+        if bad:
+            with pytest.raises(InstanceFormatError) as info:
+                load_tsplib(path)
+            assert info.value.line == 6 + bad[0]
+        elif 0 in widths:  # a blank line instead of a node: too few nodes
+            with pytest.raises(InstanceFormatError, match="ends after"):
+                load_tsplib(path)
+        else:
+            assert load_tsplib(path).num_cities == n
+
+
+@FUZZ
+@given(text=st.text(max_size=300))
+@pytest.mark.parametrize("loader", [load_mknap, load_dimacs, load_tsplib])
+def test_loaders_fuzz_arbitrary_unicode_raise_only_instance_errors(loader, text):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.txt"
+        path.write_bytes(text.encode("utf-8", "surrogatepass"))
+        with contextlib.suppress(InstanceFormatError):
+            loader(path)
+
+
+def test_shipped_data_files_and_unknown_names():
+    assert set(data.available()) == {"mknap1.txt", "myciel3.col", "burma14.tsp",
+                                     "tinyshakespeare.txt"}  # fmt: skip
+    for name in data.available():
+        assert data.path(name).is_file()
+    # the corpus is Tiny Shakespeare as published (sha256 from its source's notes)
+    import hashlib
+
+    digest = hashlib.sha256(data.path("tinyshakespeare.txt").read_bytes()).hexdigest()
+    assert digest == "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
+    with pytest.raises(ValueError, match="no data file 'mknap2.txt'.*mknap1.txt"):
+        data.path("mknap2.txt")
+    with pytest.raises(TypeError, match="string"):
+        data.path(3)
