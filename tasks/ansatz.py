@@ -39,6 +39,16 @@ def _check_bitstring(bits, n: int) -> str:
     return bits
 
 
+def _cnot_preimage(bits: str, pairs, layers: int) -> str:
+    """The bitstring that ``layers`` CNOT layers over ``pairs`` map to ``bits`` (a CNOT
+    permutes basis states and is its own inverse: undo the layers in reverse order)."""
+    state = [int(b) for b in reversed(bits)]  # state[q] is qubit q
+    for _ in range(layers):
+        for a, b in reversed(pairs):
+            state[b] ^= state[a]
+    return "".join(str(v) for v in reversed(state))
+
+
 def _prepare(circuit: Circuit, bits: str) -> None:
     for q, bit in enumerate(reversed(bits)):
         if bit == "1":
@@ -62,8 +72,11 @@ def hardware_efficient(
     ``len(rotations) * n * (layers + 1)`` parameters named ``{prefix}_k``.
 
     Args:
-        initial_state: a bitstring (qubit 0 rightmost) prepared with X gates first,
-            e.g. a Hartree-Fock state.
+        initial_state: the basis state (a bitstring, qubit 0 rightmost) the circuit
+            prepares at zero angles, e.g. a Hartree-Fock state. X gates first prepare the
+            bitstring that the entangling layers carry to it (the same bitstring for
+            ``cz``), so small angles start near ``initial_state`` and, through the CNOT
+            layers, one rotation already reaches its double excitations.
 
     Examples:
         >>> c = hardware_efficient(3, 2)
@@ -82,8 +95,10 @@ def hardware_efficient(
     if entanglement not in _ENTANGLEMENTS:
         raise ValueError(f"entanglement must be one of {_ENTANGLEMENTS}, got {entanglement!r}")
     circuit = Circuit(n)
+    pairs = _pairs(n, entanglement)
     if initial_state is not None:
-        _prepare(circuit, _check_bitstring(initial_state, n))
+        bits = _check_bitstring(initial_state, n)
+        _prepare(circuit, _cnot_preimage(bits, pairs, layers) if entangler == "cx" else bits)
     counter = itertools.count()
 
     def rotation_layer():
@@ -93,7 +108,7 @@ def hardware_efficient(
 
     rotation_layer()
     for _ in range(layers):
-        for a, b in _pairs(n, entanglement):
+        for a, b in pairs:
             getattr(circuit, entangler)(a, b)
         rotation_layer()
     return circuit

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
@@ -22,6 +23,18 @@ from qworkbench import Circuit, PauliSum
 __all__ = ["VQE", "VQEResult", "parse_noise", "cvar"]
 
 _GRADIENT_METHODS = ("l-bfgs-b", "adam", "adamw", "sgd")
+#: hyperparameters that suit angles (radians, starting near zero) where the method's own
+#: defaults suit something else: Adam's 1e-3 is a neural-network step, COBYLA's first
+#: trust radius of 1 rad jumps far from a small-angle start and its 1e-4 end radius
+#: needs many more evaluations than a 1e-3 rad resolution of the angles
+_ANGLE_DEFAULTS = {
+    "adam": {"lr": 0.05},
+    "adamw": {"lr": 0.05},
+    "cobyla": {"rhobeg": 0.5, "tol": 1e-3},
+}
+#: derivative-free SciPy methods: 1000 steps by default (COBYLA counts evaluations)
+_DERIVATIVE_FREE = ("cobyla", "nelder-mead")
+_GTOL = 1e-3  # largest |dE/dtheta| (energy units per radian) at a converged point
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,11 @@ class VQEResult:
         error: ``energy - exact_energy`` when the exact energy is known, else None.
         exact_energy: the reference ground energy, when known.
         optimizer: the method used.
+        converged: whether the optimizer met its convergence test (SciPy's for its
+            methods; a gradient below 1e-3 per radian for adam, adamw and sgd; a
+            plateau of the objective for spsa and adam_spsa). :meth:`VQE.run` warns when
+            it did not.
+        message: why the optimizer stopped.
     """
 
     energy: float
@@ -49,6 +67,8 @@ class VQEResult:
     error: float | None
     exact_energy: float | None
     optimizer: str
+    converged: bool = True
+    message: str = ""
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -89,6 +109,21 @@ def cvar(energies: np.ndarray, probabilities: np.ndarray, alpha: float) -> float
     return float(weight @ e / alpha)
 
 
+def _plateau(history) -> tuple[bool, str]:
+    """Whether a noisy objective has stopped improving: the mean of its last quarter of
+    evaluations is within three standard errors of the quarter before's."""
+    values = np.asarray(history, dtype=float)
+    w = len(values) // 4
+    if w < 5:
+        return False, f"only {len(values)} evaluations, too few to test for a plateau"
+    last, before = values[-w:], values[-2 * w : -w]
+    drop = before.mean() - last.mean()
+    noise = 3.0 * np.sqrt((last.var() + before.var()) / w) + 1e-9 * max(1.0, abs(last.mean()))
+    if drop > noise:
+        return False, f"objective still falling ({drop:.2e} over the last {w} evaluations)"
+    return True, f"objective flat over the last {2 * w} evaluations"
+
+
 def _problem_parts(hamiltonian):
     """(PauliSum, exact energy or None, HF bitstring or None, molecular problem or None)."""
     if isinstance(hamiltonian, PauliSum):
@@ -126,10 +161,13 @@ class VQE:
         cvar_alpha: optimise CVaR_alpha of the measured energies (diagonal Hamiltonians).
         seed: seeds shot sampling, stochastic optimizers and the initial angles.
         noise: a :class:`~simulators.noise.NoiseModel` or ``"depolarizing:P"``.
-        maxiter: optimizer iterations.
-        initial_params: starting angles (default: N(0, 0.05^2) draws from ``seed``).
+        maxiter: optimizer iterations (default 200; for cobyla and nelder-mead, which
+            count evaluations, 1000).
+        initial_params: starting angles (default: N(0, 0.05^2) draws from ``seed``:
+            with ``"hea"`` near the Hartree-Fock state).
         exact_energy: the reference for ``error`` (default: the task's, if any).
-        optimizer_options: hyperparameters passed on to ``minimize`` (``lr``, ...).
+        optimizer_options: hyperparameters passed on to ``minimize``; defaults that suit
+            angles: ``lr=0.05`` for adam and adamw, ``rhobeg=0.5, tol=1e-3`` for cobyla.
     """
 
     def __init__(
@@ -142,7 +180,7 @@ class VQE:
         cvar_alpha: float | None = None,
         seed=None,
         noise=None,
-        maxiter: int = 200,
+        maxiter: int | None = None,
         initial_params=None,
         exact_energy: float | None = None,
         optimizer_options: dict | None = None,
@@ -177,7 +215,7 @@ class VQE:
                 "spsa, adam_spsa, cobyla or nelder-mead"
             )
         self.optimizer = optimizer
-        self.optimizer_options = dict(optimizer_options or {})
+        self.optimizer_options = {**_ANGLE_DEFAULTS.get(optimizer, {}), **(optimizer_options or {})}
         noise = parse_noise(noise)
         if simulator is not None and noise is not None:
             raise ValueError("give the noise model to the simulator or to VQE, not both")
@@ -187,6 +225,8 @@ class VQE:
             kind = "statevector" if noise is None else "density_matrix"
             simulator = get_simulator(kind, noise=noise) if noise else get_simulator(kind)
         self.simulator = simulator
+        if maxiter is None:
+            maxiter = 1000 if optimizer in _DERIVATIVE_FREE else 200
         if isinstance(maxiter, bool) or not isinstance(maxiter, numbers.Integral) or maxiter < 1:
             raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
         self.maxiter = int(maxiter)
@@ -273,6 +313,18 @@ class VQE:
         )
         energy = self.energy(result.x)
         error = None if self.exact_energy is None else energy - self.exact_energy
+        converged, message = self._convergence(result)
+        if not converged:
+            above = "" if error is None else f" ({1e3 * error:.3f} mHa above the exact energy)"
+            steps = (f"{result.nfev} evaluations" if self.optimizer == "cobyla"
+                     else f"{result.nit} iterations")  # fmt: skip
+            warnings.warn(
+                f"VQE did not converge: {self.optimizer} stopped after {steps} "
+                f"({message}) at energy {energy:+.8f}{above}; raise maxiter "
+                "or try another optimizer or initial_params",
+                UserWarning,
+                stacklevel=2,
+            )
         return VQEResult(
             energy=energy,
             objective=float(result.fun),
@@ -282,4 +334,19 @@ class VQE:
             error=error,
             exact_energy=self.exact_energy,
             optimizer=self.optimizer,
+            converged=converged,
+            message=message,
         )
+
+    def _convergence(self, result) -> tuple[bool, str]:
+        """(converged, why the optimizer stopped) by the test its method allows."""
+        if self.optimizer == "l-bfgs-b" and result.success:
+            return True, result.message.rstrip(".")
+        if self.optimizer in _GRADIENT_METHODS:
+            largest = float(np.max(np.abs(self.gradient(result.x))))
+            if largest <= _GTOL:  # also after a line-search stop at a flat minimum
+                return True, f"largest gradient {largest:.1e}"
+            return False, f"largest gradient {largest:.1e} > {_GTOL:g}"
+        if self.optimizer in ("spsa", "adam_spsa"):
+            return _plateau(result.history)
+        return bool(result.success), result.message.rstrip(".")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -203,6 +204,48 @@ def test_vqe_rejects_bad_settings():
     with pytest.raises(ValueError, match="shots"):
         VQE(task, "uccsd", shots=0)
     assert parse_noise("none") is None
+
+
+@pytest.fixture(scope="module")
+def h2_fci():
+    """H2/STO-3G at 0.735 A: PySCF's FCI energy, the reference for the defaults below."""
+    from pyscf import fci, gto, scf
+
+    mf = scf.RHF(gto.M(atom="H 0 0 0; H 0 0 0.735", basis="sto-3g", verbose=0)).run()
+    return fci.FCI(mf).kernel()[0]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "l-bfgs-b", "cobyla"])
+def test_vqe_hea_defaults_reach_chemical_accuracy_on_h2(h2_fci, optimizer):
+    # issue 16.7: adam ended at +0.503 Ha, l-bfgs-b / cobyla 20 mHa off, none warned
+    from tasks.hamiltonians import molecule
+
+    h2 = molecule("H2")
+    assert np.linalg.eigvalsh(h2.hamiltonian.to_matrix())[0] == pytest.approx(h2_fci, abs=1e-6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # a converged run does not warn
+        result = VQE(h2, ansatz="hea", optimizer=optimizer, seed=3).run()
+    assert abs(result.energy - h2_fci) < CHEMICAL_ACCURACY
+    assert result.converged and result.optimizer == optimizer
+
+
+@pytest.mark.parametrize(("optimizer", "maxiter"), [("adam", 5), ("cobyla", 30)])
+def test_vqe_that_did_not_converge_says_so(optimizer, maxiter):
+    with pytest.warns(UserWarning, match=f"VQE did not converge: {optimizer} stopped"):
+        result = VQE(get_task("h2"), "hea", optimizer=optimizer, seed=3, maxiter=maxiter).run()
+    assert not result.converged and result.message
+    assert VQEResult.from_json(result.to_json()).converged is False
+
+
+@pytest.mark.parametrize("entangler", ["cx", "cz"])
+@pytest.mark.parametrize("entanglement", ["linear", "ring", "full"])
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_hardware_efficient_at_zero_angles_is_its_initial_state(entangler, entanglement, layers):
+    for bits in ("0011", "0101", "1110"):
+        circuit = hardware_efficient(4, layers, entangler=entangler, entanglement=entanglement,
+                                     initial_state=bits)  # fmt: skip
+        state = Statevector(circuit.bind(np.zeros(circuit.num_parameters)).to_qiskit())
+        assert state.equiv(Statevector.from_label(bits))  # Qiskit's labels: qubit 0 rightmost
 
 
 def test_result_json_round_trip():
