@@ -380,3 +380,38 @@ def test_polynomial_constructor_argument_errors():
         poly_inverse(0.5, 1e-3)
     with pytest.raises(ValueError, match="delta"):
         poly_filter(1.5, 1e-3)
+
+
+# -- issue 16.10: a poor fixed degree warns, a degree that misses epsilon is refused -------
+def test_fixed_degree_that_approximates_poorly_warns_and_suggests_a_degree():
+    import re
+    import warnings
+
+    x = np.linspace(-1, 1, 4001)
+    outside = np.abs(x) >= 0.005  # sign(x) is approximated on |x| >= delta / 2
+    with pytest.warns(UserWarning, match=r"degree 11 approximates sign\(x\).*poorly") as info:
+        c = poly_sign(0.01, 1e-6, degree=11)
+    # numpy's Chebyshev series: the degree-11 polynomial is about 0.99 off sign(x)
+    assert np.max(np.abs(cheb.chebval(x[outside], c) - np.sign(x[outside]))) > 0.9
+    suggested = int(re.search(r"error 1e-06 needs degree (\d+)", str(info[0].message))[1])
+    good = poly_sign(0.01, 1e-6)  # what omitting the degree gives
+    assert len(good) - 1 == suggested
+    assert np.max(np.abs(cheb.chebval(x[outside], good) - np.sign(x[outside]))) < 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        c = poly_cos(15.0, 1e-6, degree=40)  # close: no warning
+    assert np.max(np.abs(cheb.chebval(x, c) - np.cos(15 * x))) < 1e-6
+
+
+def test_degree_and_epsilon_that_conflict_are_refused():
+    from qworkbench.experiments.qsvt import phases
+
+    with pytest.raises(ValueError, match=r"degree 11 and epsilon 1e-06 conflict.*error is 0\.99"):
+        phases("sign", 11, 1e-6, None, "newton")
+    with pytest.warns(UserWarning, match="poorly"):  # a degree alone: computed, with a warning
+        row = phases("sign", 11, None, None, "newton")
+    assert row["approximation_error"] > 0.9 and row["phase_error"] < 1e-12
+    assert phases("cos", 40, 1e-6, 15.0, "newton")["approximation_error"] < 1e-6  # no conflict
+    out = _qwb("qsvt", "phases", "--function", "sign", "--degree", "11")
+    assert out.returncode == 2 and "conflict" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr

@@ -31,18 +31,36 @@ def target(function: str, degree: int | None, epsilon: float, param: float | Non
     return c, (lambda x: np.where(x == 0, 1.0, 0.0)), (lambda x: np.abs(x) >= delta)
 
 
-def phases(function: str, degree, epsilon: float, param, method: str) -> dict:
+def phases(function: str, degree, epsilon: float | None, param, method: str) -> dict:
+    """Phases for ``function``; a ``degree`` that cannot reach a given ``epsilon`` is
+    refused (ValueError), a poor one without ``epsilon`` warned about."""
+    import warnings
+
     from tasks.qsvt import evaluate, qsp_response, solve_phases
 
-    coeffs, fn, where = target(function, degree, epsilon, param)
+    with warnings.catch_warnings(record=True) as poor:  # re-raised unless refused below
+        warnings.simplefilter("always")
+        coeffs, fn, where = target(function, degree, epsilon or 1e-6, param)
+    x = np.linspace(-1, 1, 1001)
+    poly = evaluate(coeffs, x)
+    mask = where(x)
+    approx = float(np.max(np.abs(poly[mask] - fn(x[mask])))) if mask.any() else 0.0
+    if degree is not None and epsilon is not None and approx > epsilon:
+        if function in ("cos", "sin") and param is None:
+            param = 0.5 * degree  # the tau that target() chose for this degree
+        try:
+            needed = len(target(function, None, epsilon, param)[0]) - 1
+            needed = f"epsilon alone picks degree {needed}"
+        except ValueError as exc:
+            needed = str(exc)
+        raise ValueError(f"degree {degree} and epsilon {epsilon:g} conflict: at degree {degree} "
+                         f"the error is {approx:.3g}; give one of them ({needed})")  # fmt: skip
+    for warning in poor:
+        warnings.warn(warning.message, warning.category, stacklevel=2)
     start = time.perf_counter()
     found = solve_phases(coeffs, method=method)
     seconds = time.perf_counter() - start
-    x = np.linspace(-1, 1, 1001)
-    poly = evaluate(coeffs, x)
     err = float(np.max(np.abs(qsp_response(found.phases, x) - poly)))
-    mask = where(x)
-    approx = float(np.max(np.abs(poly[mask] - fn(x[mask])))) if mask.any() else 0.0
     return {
         "function": function,
         "degree": len(coeffs) - 1,

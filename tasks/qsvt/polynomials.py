@@ -42,9 +42,12 @@ __all__ = [
     "poly_inverse",
     "poly_filter",
     "chebyshev_interpolate",
+    "POOR_APPROXIMATION",
 ]
 
 _MAX_DEGREE = 200_000
+#: a fixed degree whose error against the target exceeds this gets a warning
+POOR_APPROXIMATION = 0.1
 
 
 def _positive(value, name: str) -> float:
@@ -212,15 +215,49 @@ def _finish(c: np.ndarray, epsilon: float, degree: int | None, fn, parity_: int)
     return c
 
 
+def _warn_if_poor(c, target, where, what: str, degree: int, epsilon: float, needed) -> None:
+    """Warn when the fixed-``degree`` polynomial ``c`` is off ``target`` by more than
+    :data:`POOR_APPROXIMATION` where ``where(x)`` holds; ``needed(eps)`` gives the degree
+    the construction picks for error ``eps`` (the suggestion)."""
+    x = np.linspace(-1.0, 1.0, max(2001, 8 * degree + 1))
+    mask = where(x)
+    if not mask.any():
+        return
+    error = float(np.max(np.abs(evaluate(c, x[mask]) - target(x[mask]))))
+    if error <= POOR_APPROXIMATION:
+        return
+    goal = min(epsilon, POOR_APPROXIMATION)
+    try:
+        hint = f"error {goal:g} needs degree {needed(goal)}"
+    except ValueError:
+        hint = f"error {goal:g} needs a degree above {_MAX_DEGREE}"
+    warnings.warn(
+        f"degree {degree} approximates {what} poorly: error {error:.3g} (above "
+        f"{POOR_APPROXIMATION}); {hint} (omit degree and give epsilon, or raise degree)",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def poly_cos(tau: float, epsilon: float = 1e-12, degree: int | None = None) -> np.ndarray:
     """``cos(tau x)`` by the Jacobi–Anger expansion ``J0(tau) + 2 sum (-1)^k J_2k(tau) T_2k``,
-    truncated where the tail ``2 sum |J_k(tau)|`` drops below ``epsilon / 2`` (even)."""
-    return _jacobi_anger(tau, epsilon, degree, parity_=0)
+    truncated where the tail ``2 sum |J_k(tau)|`` drops below ``epsilon / 2`` (even).
+    A fixed ``degree`` truncates there instead, with a warning when the error passes
+    :data:`POOR_APPROXIMATION`."""
+    c = _jacobi_anger(tau, epsilon, degree, parity_=0)
+    if degree is not None:
+        _warn_if_poor(c, lambda x: np.cos(tau * x), lambda x: x == x, f"cos({tau:g} x)",
+                      degree, epsilon, lambda e: len(poly_cos(tau, e)) - 1)  # fmt: skip
+    return c
 
 
 def poly_sin(tau: float, epsilon: float = 1e-12, degree: int | None = None) -> np.ndarray:
     """``sin(tau x) = 2 sum (-1)^k J_{2k+1}(tau) T_{2k+1}`` truncated likewise (odd)."""
-    return _jacobi_anger(tau, epsilon, degree, parity_=1)
+    c = _jacobi_anger(tau, epsilon, degree, parity_=1)
+    if degree is not None:
+        _warn_if_poor(c, lambda x: np.sin(tau * x), lambda x: x == x, f"sin({tau:g} x)",
+                      degree, epsilon, lambda e: len(poly_sin(tau, e)) - 1)  # fmt: skip
+    return c
 
 
 def _jacobi_anger(tau, epsilon, degree, parity_):
@@ -274,8 +311,13 @@ def poly_sign(delta: float, epsilon: float = 1e-12, degree: int | None = None) -
     def fn(x):
         return special.erf(k * x)
 
-    c = None if degree is not None else chebyshev_interpolate(fn, epsilon / 4, 1)
-    return _finish(c, epsilon, degree, fn, 1)
+    if degree is None:
+        return _finish(chebyshev_interpolate(fn, epsilon / 4, 1), epsilon, None, fn, 1)
+    c = _finish(None, epsilon, degree, fn, 1)
+    _warn_if_poor(c, np.sign, lambda x: np.abs(x) >= delta / 2,
+                  f"sign(x) on |x| >= {delta / 2:g}", degree, epsilon,
+                  lambda e: len(poly_sign(delta, e)) - 1)  # fmt: skip
+    return c
 
 
 def poly_shifted_sign(mu: float, delta: float, epsilon: float = 1e-12) -> np.ndarray:
@@ -305,8 +347,16 @@ def poly_rectangle(
         return (special.erf(k * (x + width)) - special.erf(k * (x - width))) / 2
 
     feature = min(2 * width, 1 / k)
-    c = None if degree is not None else chebyshev_interpolate(fn, epsilon / 4, 0, feature=feature)
-    return _finish(c, epsilon, degree, fn, 0)
+    if degree is None:
+        c = chebyshev_interpolate(fn, epsilon / 4, 0, feature=feature)
+        return _finish(c, epsilon, None, fn, 0)
+    c = _finish(None, epsilon, degree, fn, 0)
+    inner, outer = width - delta / 2, width + delta / 2
+    _warn_if_poor(c, lambda x: (np.abs(x) <= inner).astype(float),
+                  lambda x: (np.abs(x) <= inner) | (np.abs(x) >= outer),
+                  f"the window |x| <= {width:g}", degree, epsilon,
+                  lambda e: len(poly_rectangle(width, delta, e)) - 1)  # fmt: skip
+    return c
 
 
 def poly_inverse(kappa: float, epsilon: float = 1e-6, degree: int | None = None) -> np.ndarray:
@@ -327,8 +377,13 @@ def poly_inverse(kappa: float, epsilon: float = 1e-6, degree: int | None = None)
         num = (r0 - special.erf(k * (a + x))) + (r0 - special.erf(k * (a - x)))
         return num / (2 * r0 * 2 * kappa * x)
 
-    c = None if degree is not None else chebyshev_interpolate(fn, epsilon / 4, 1)
-    return _finish(c, epsilon, degree, fn, 1)
+    if degree is None:
+        return _finish(chebyshev_interpolate(fn, epsilon / 4, 1), epsilon, None, fn, 1)
+    c = _finish(None, epsilon, degree, fn, 1)
+    _warn_if_poor(c, lambda x: 1 / (2 * kappa * x), lambda x: np.abs(x) >= 1 / kappa,
+                  f"1/(2 kappa x) on |x| >= 1/{kappa:g}", degree, epsilon,
+                  lambda e: len(poly_inverse(kappa, e)) - 1)  # fmt: skip
+    return c
 
 
 def _chebyshev_t(ell: int, y: np.ndarray) -> np.ndarray:
@@ -366,4 +421,9 @@ def poly_filter(delta: float, epsilon: float = 1e-6, degree: int | None = None) 
     c = _dct_coeffs(fn(_nodes(n)))[: 2 * ell + 1]
     c[1::2] = 0.0
     peak, _ = _max_abs(c)
-    return c / peak if peak > 1 else c
+    c = c / peak if peak > 1 else c
+    if degree is not None:
+        _warn_if_poor(c, lambda x: np.where(x == 0, 1.0, 0.0), lambda x: np.abs(x) >= delta,
+                      f"the filter's zero on |x| >= {delta:g}", degree, epsilon,
+                      lambda e: len(poly_filter(delta, e)) - 1)  # fmt: skip
+    return c
