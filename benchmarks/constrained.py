@@ -26,12 +26,12 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from qworkbench import data
 from tasks._inner import solve_inner
 from tasks.lagrangian import METHODS, solve
 from tasks.problems import MIS, TSP, Knapsack, load_dimacs, load_mknap
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "instances"
 OUT = ROOT / "benchmarks" / "results"
 QISKIT = "qiskit_penalty"
 
@@ -57,11 +57,9 @@ def instances() -> list[tuple[str, str, object]]:
         ("MDKP", "random 6 items x 2 rows", random_mdkp(6, 2, 1)),
         ("MDKP", "random 8 items x 2 rows", random_mdkp(8, 2, 2)),
     ]
-    if (DATA / "mknap1.txt").exists():
-        out.append(("MDKP", "mknap1 #1 (6 x 10)", load_mknap(DATA / "mknap1.txt")[0]))
+    out.append(("MDKP", "mknap1 #1 (6 x 10)", load_mknap(data.path("mknap1.txt"))[0]))
     out.append(("MIS", "G(8, 0.3) seed 3", MIS(nx.gnp_random_graph(8, 0.3, seed=3))))
-    if (DATA / "myciel3.col").exists():
-        out.append(("MIS", "myciel3 (11 nodes)", MIS(load_dimacs(DATA / "myciel3.col"))))
+    out.append(("MIS", "myciel3 (11 nodes)", MIS(load_dimacs(data.path("myciel3.col")))))
     out += [
         ("TSP", "4 cities, city 0 fixed", random_tsp(4, 5, True)),
         ("TSP", "4 cities", random_tsp(4, 5, False)),

@@ -2,7 +2,7 @@
 optimizer of qworkbench.optim beside torch's AdamW and the reference packages
 (galore-torch, apollo-torch, bitsandbytes), in one process, same model, data and seed.
 
-    python benchmarks/optim.py --corpus ../shared/data/tinyshakespeare.txt
+    python benchmarks/optim.py                      # Tiny Shakespeare, from qworkbench.data
     python benchmarks/optim.py --layers 4 --width 256 --steps 2000   # the paper-sized run
 
 Reports final validation loss, optimizer-state bytes and step times; writes

@@ -53,7 +53,7 @@ def bench_optim(
     rank: int = typer.Option(None, "--rank", min=1, help="Low-rank methods' rank (width/4)."),
     eval_every: int = typer.Option(50, "--eval-every", min=1),
     corpus: str = typer.Option(
-        None, "--corpus", help="A UTF-8 text file (default: ../shared/data/tinyshakespeare.txt)."
+        None, "--corpus", help="A UTF-8 text file (default: the shipped Tiny Shakespeare)."
     ),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     threads: int = typer.Option(

@@ -6,8 +6,8 @@ order and seed.
 
 Used by ``qwb bench optim``, by optimizer sweeps (``qwb sweep`` with ``kind = "optim"``)
 and by ``benchmarks/optim.py``. Nothing is downloaded: the corpus is a local file
-(``corpus=``; by default ``tinyshakespeare.txt`` in the ``shared/data`` folder beside
-the source checkout), and a missing one raises :class:`FileNotFoundError` saying so.
+(``corpus=``; by default ``tinyshakespeare.txt`` shipped in :mod:`qworkbench.data`),
+and a missing one raises :class:`FileNotFoundError` saying so.
 """
 
 from __future__ import annotations

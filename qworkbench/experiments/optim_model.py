@@ -13,6 +13,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from qworkbench.data import path as _shipped
+
 __all__ = [
     "SHA256",
     "DEFAULT_CORPUS",
@@ -27,8 +29,8 @@ __all__ = [
 
 #: sha256 of Tiny Shakespeare (Karpathy's char-rnn input.txt, 1,115,394 characters)
 SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
-#: where a source checkout finds the corpus: ``../shared/data`` beside the repository
-DEFAULT_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "tinyshakespeare.txt"
+#: the corpus shipped with the package (:mod:`qworkbench.data`)
+DEFAULT_CORPUS = _shipped("tinyshakespeare.txt")
 
 
 # -- data ---------------------------------------------------------------------------------
