@@ -35,3 +35,18 @@ def test_submit_of_a_binary_file_is_one_line(tmp_path):
     result = CliRunner().invoke(app, ["submit", str(path), "--backend", "fake_manila"])
     assert result.exit_code == 2 and "not a text file" in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_qsvt_phases_warns_on_a_poor_degree_and_refuses_a_conflict():
+    from typer.testing import CliRunner
+
+    from qworkbench.cli import app
+
+    runner = CliRunner()
+    poor = runner.invoke(app, ["qsvt", "phases", "--function", "sign", "--degree", "11"])
+    assert poor.exit_code == 0 and "warning" in poor.output and "poorly" in poor.output
+    both = runner.invoke(
+        app, ["qsvt", "phases", "--function", "sign", "--degree", "11", "--epsilon", "1e-3"]
+    )
+    assert both.exit_code == 2 and "conflict" in both.output
+    assert "Traceback" not in both.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qworkbench.cli._app import qsvt_app
-from qworkbench.cli._common import choice, fail
+from qworkbench.cli._common import choice, fail, warnings_as_lines
 
 
 @qsvt_app.command("phases")
@@ -14,7 +14,12 @@ def qsvt_phases(
     degree: int | None = typer.Option(
         None, "--degree", help="Polynomial degree (else from --epsilon)."
     ),
-    epsilon: float = typer.Option(1e-6, "--epsilon", help="Approximation error target."),
+    epsilon: float | None = typer.Option(
+        None,
+        "--epsilon",
+        help="Approximation error target (default 1e-6 without --degree; with --degree, a "
+        "degree that misses it is refused).",
+    ),
     param: float | None = typer.Option(
         None, "--param", help="tau (cos/sin), delta (sign/filter) or kappa (inv)."
     ),
@@ -30,10 +35,13 @@ def qsvt_phases(
     choice(method, ("newton", "fixed_point"), "--method")
     if degree is not None and degree < 1:
         raise typer.BadParameter(f"must be a positive integer, got {degree}", param_hint="--degree")
-    if not 0 < epsilon < 1:
+    if epsilon is not None and not 0 < epsilon < 1:
         raise typer.BadParameter(f"must be in (0, 1), got {epsilon}", param_hint="--epsilon")
+    if epsilon is None and degree is None:
+        epsilon = 1e-6
     try:
-        out = phases(function, degree, epsilon, param, method)
+        with warnings_as_lines("qsvt phases"):
+            out = phases(function, degree, epsilon, param, method)
     except (ValueError, TypeError) as exc:
         fail("qsvt phases", exc)
     if as_json:
