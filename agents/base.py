@@ -22,7 +22,7 @@ import torch
 
 from agents.env import QASEnv
 from qworkbench import Circuit
-from qworkbench.utils import atomic_write
+from qworkbench.utils import atomic_write, non_negative_int, positive_int
 
 __all__ = ["Agent", "atomic_write", "EpisodeRecord"]
 
@@ -162,8 +162,7 @@ class Agent:
         far) and ``seconds`` (training wall-clock so far). The random agent's "policy" is
         a random episode.
         """
-        if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-            raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+        episodes = positive_int("episodes", episodes)
         env = self._evaluation_env()
         rng_state = self.rng.bit_generator.state
         torch_state = torch.get_rng_state()
@@ -246,20 +245,11 @@ class Agent:
                 (kept in ``self.evaluations`` and ``evaluations.jsonl``); default
                 ``max(10, episodes // 20)``; 0 turns it off.
         """
-        if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-            raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
-        if (
-            isinstance(checkpoint_every, bool)
-            or not isinstance(checkpoint_every, int)
-            or (checkpoint_every < 1)
-        ):
-            raise ValueError(
-                f"checkpoint_every must be a positive integer, got {checkpoint_every!r}"
-            )
+        episodes = positive_int("episodes", episodes)
+        checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
         if eval_every is None:
             eval_every = max(10, episodes // 20)
-        if isinstance(eval_every, bool) or not isinstance(eval_every, int) or eval_every < 0:
-            raise ValueError(f"eval_every must be a non-negative integer, got {eval_every!r}")
+        eval_every = non_negative_int("eval_every", eval_every)
         run = None if run_dir is None else Path(run_dir)
         if run is not None:
             run.mkdir(parents=True, exist_ok=True)

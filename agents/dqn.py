@@ -19,6 +19,7 @@ from agents.curriculum import PAPER_PRESETS, MovingThreshold
 from agents.presets import FAST, PAPER_DEFAULT, PRESET_NAMES, resolve
 from agents.replay import EpsilonSchedule, NStepAccumulator, ReplayBuffer
 from qworkbench import Circuit
+from qworkbench.utils import positive_int
 
 __all__ = ["DQNAgent", "CRLQASAgent", "PRESETS", "mlp"]
 
@@ -79,9 +80,7 @@ class DQNAgent(Agent):
             raise ValueError(f"gamma must lie in (0, 1], got {self.gamma}")
         for key in ("batch_size", "replay_size", "target_sync", "n_step", "learning_starts",
                     "train_every"):  # fmt: skip
-            value = settings[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key} must be a positive integer, got {value!r}")
+            settings[key] = positive_int(key, settings[key])
         if not (isinstance(settings["lr"], float | int) and math.isfinite(settings["lr"])) or (
             settings["lr"] <= 0
         ):

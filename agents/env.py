@@ -32,7 +32,7 @@ import numpy as np
 from agents.curriculum import MovingThreshold
 from qworkbench import Circuit, Parameter, PauliSum
 from qworkbench.circuit import GATES
-from qworkbench.utils import int_seed
+from qworkbench.utils import int_seed, positive_int
 
 __all__ = ["QASEnv", "GATE_SETS", "Action", "resolve_task", "fit_angles", "rotosolve"]
 
@@ -261,19 +261,8 @@ class QASEnv(gym.Env):
             shot_model=shot_model, connectivity=connectivity, **task_kwargs,
         )  # fmt: skip
         self.task = resolve_task(task, **task_kwargs)
-        if (
-            isinstance(max_gates, bool)
-            or not isinstance(max_gates, int | np.integer)
-            or (max_gates < 1)
-        ):
-            raise ValueError(f"max_gates must be a positive integer, got {max_gates!r}")
-        max_gates = int(max_gates)
-        if (
-            isinstance(fit_maxiter, bool)
-            or not isinstance(fit_maxiter, int | np.integer)
-            or (fit_maxiter < 1)
-        ):
-            raise ValueError(f"fit_maxiter must be a positive integer, got {fit_maxiter!r}")
+        max_gates = positive_int("max_gates", max_gates)
+        fit_maxiter = positive_int("fit_maxiter", fit_maxiter)
         if not isinstance(random_halt, bool | np.bool_):
             raise ValueError(f"random_halt must be True or False, got {random_halt!r}")
         if fitter not in _FITTERS:

@@ -17,9 +17,10 @@ import json
 import re
 from pathlib import Path
 
-from agents.base import Agent, atomic_write
+from agents.base import Agent
 from agents.env import Action
 from agents.gadgets import Gadget, gadget_actions, mine_gadgets
+from qworkbench.utils import atomic_write, positive_int
 
 __all__ = ["GadgetAgent", "easier_task"]
 
@@ -71,9 +72,7 @@ class GadgetAgent(Agent):
         if settings["easy_task"] is None:
             settings["easy_task"] = easier_task(env.task.name)
         for key in ("easy_episodes", "top_k", "n_gadgets", "max_len"):
-            value = settings[key]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{key} must be a positive integer, got {value!r}")
+            settings[key] = positive_int(key, settings[key])
         self.gadgets: list[Gadget] = []
         self.inner: Agent | None = None
         self.easy_agent: Agent | None = None

@@ -31,6 +31,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from qworkbench.utils import int_at_least, positive_int
+
 __all__ = ["Gadget", "expand", "gadget_actions", "mine_gadgets", "rewrite", "tokens"]
 
 Token = tuple[str, tuple[int, ...]]
@@ -193,13 +195,10 @@ def mine_gadgets(
     """
     if isinstance(circuits, (str, bytes)) or not isinstance(circuits, Sequence):
         raise TypeError(f"circuits must be a sequence of circuits, got {type(circuits).__name__}")
-    limits = (("top_k", top_k, 1), ("max_len", max_len, 2), ("min_count", min_count, 1),
-              ("n_gadgets", n_gadgets, 0))  # fmt: skip
-    for name, value, least in limits:
-        if value is None and name in ("top_k", "n_gadgets"):
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    top_k = None if top_k is None else int_at_least("top_k", top_k, 1)
+    max_len = int_at_least("max_len", max_len, 2)
+    min_count = int_at_least("min_count", min_count, 1)
+    n_gadgets = None if n_gadgets is None else int_at_least("n_gadgets", n_gadgets, 0)
     chosen = circuits if top_k is None else circuits[:top_k]
     seqs = []
     for c, circuit in enumerate(chosen):
@@ -267,8 +266,7 @@ def gadget_actions(
     """Composite environment actions: every (gadget, qubits) placement on
     ``num_qubits`` qubits, qubits in slot order; with ``connectivity`` (undirected
     qubit pairs) only placements whose multi-qubit gates act on coupled qubits."""
-    if isinstance(num_qubits, bool) or not isinstance(num_qubits, int) or num_qubits < 1:
-        raise ValueError(f"num_qubits must be a positive integer, got {num_qubits!r}")
+    num_qubits = positive_int("num_qubits", num_qubits)
     coupled = None
     if connectivity is not None:
         coupled = set()

@@ -6,6 +6,8 @@ from collections import deque
 
 import numpy as np
 
+from qworkbench.utils import check_allocation, positive_int
+
 __all__ = ["ReplayBuffer", "NStepAccumulator", "EpsilonSchedule"]
 
 
@@ -14,9 +16,7 @@ class ReplayBuffer:
     next_mask)`` in preallocated NumPy arrays (the memory is checked up front)."""
 
     def __init__(self, capacity: int, obs_size: int, num_actions: int):
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"replay capacity must be a positive integer, got {capacity!r}")
-        from qworkbench.utils import check_allocation
+        capacity = positive_int("replay capacity", capacity)
 
         nbytes = capacity * (2 * obs_size * 4 + num_actions + 32)
         check_allocation(nbytes, f"a replay buffer of {capacity} transitions", None)
@@ -84,9 +84,7 @@ class NStepAccumulator:
     """Turns one-step transitions into n-step ones within an episode."""
 
     def __init__(self, n: int, gamma: float):
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n_step must be a positive integer, got {n!r}")
-        self.n = n
+        self.n = positive_int("n_step", n)
         self.gamma = gamma
         self.pending: deque = deque()
 

@@ -19,6 +19,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from agents.env import QASEnv, fit_angles
+from qworkbench.utils import positive_int
 
 __all__ = ["QASVectorEnv"]
 
@@ -30,8 +31,7 @@ class QASVectorEnv(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, task, num_envs: int, seed=None, **env_kwargs):
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        num_envs = positive_int("num_envs", num_envs)
         self.envs = [
             QASEnv(task, seed=None if seed is None else seed + i, **env_kwargs)
             for i in range(num_envs)

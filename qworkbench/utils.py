@@ -1,5 +1,5 @@
 """Helpers every package shares: the memory guard, seeds, atomic and appended writes,
-one BLAS thread, and argument validators.
+one BLAS thread, argument validators and the JSON round trip of result dataclasses.
 
 Other packages (simulators, tasks, agents, experiments, cli) import these from here;
 ``qworkbench._memory``, ``_seed``, ``_io`` and ``_blas`` re-export them for old imports.
@@ -22,6 +22,8 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import numbers
 import os
@@ -33,12 +35,14 @@ import numpy as np
 from qworkbench.errors import MemoryLimitError
 
 __all__ = [
+    "JSONMixin",
     "append_line",
     "atomic_write",
     "available_bytes",
     "boolean",
     "check_allocation",
     "finite_float",
+    "float_array",
     "int_at_least",
     "int_seed",
     "non_negative_int",
@@ -212,3 +216,47 @@ def boolean(name: str, value) -> bool:
     if not isinstance(value, bool | np.bool_):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+# -- JSON round trip of result dataclasses ------------------------------------------------
+class JSONMixin:
+    """``to_json``/``from_json`` for a dataclass whose fields are JSON values, NumPy arrays
+    (written as lists) or dataclasses of them: ``dataclasses.asdict`` to one JSON object,
+    and back through the constructor. ``_json_decoders`` maps a field to the function
+    that turns its parsed value back into the field's type (``tuple``, an array, ...).
+
+    Examples:
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class Point(JSONMixin):
+        ...     xy: tuple
+        ...     _json_decoders = {"xy": tuple}
+        >>> Point.from_json(Point((1, 2)).to_json())
+        Point(xy=(1, 2))
+    """
+
+    _json_decoders: dict = {}
+
+    def to_json(self) -> str:
+        data = dataclasses.asdict(self)
+        for key, value in data.items():
+            if isinstance(value, np.ndarray):
+                data[key] = value.tolist()
+        return json.dumps(data)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """The instance of ``data`` (the parsed JSON of :meth:`to_json`)."""
+        data = dict(data)
+        for key, decode in cls._json_decoders.items():
+            if key in data:
+                data[key] = decode(data[key])
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.from_dict(json.loads(text))
+
+
+def float_array(values) -> np.ndarray:
+    """``values`` as a float NumPy array (a JSON decoder for array fields)."""
+    return np.asarray(values, dtype=float)

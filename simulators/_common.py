@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
-from qworkbench.utils import check_allocation
+from qworkbench.utils import check_allocation, positive_int
 
 __all__ = [
     "PRECISIONS",
@@ -134,8 +134,7 @@ def _grouped(observable: PauliSum, num_qubits: int):
 # -- shots ----------------------------------------------------------------------------------
 def check_shots(shots) -> None:
     """Refuse anything but a positive integer number of shots, naming it."""
-    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-        raise ValueError(f"shots must be a positive integer, got {shots!r}")
+    positive_int("shots", shots)
 
 
 def counts_from_probabilities(probs, circuit: Circuit, shots: int, seed=None) -> dict[str, int]:

@@ -33,7 +33,7 @@ import numpy as np
 
 from qworkbench import Circuit
 from qworkbench.errors import UnsupportedGateError
-from qworkbench.utils import check_allocation, int_seed
+from qworkbench.utils import check_allocation, int_seed, non_negative_int
 from simulators import _frames as K
 from simulators.stabilizer import StabilizerSimulator
 
@@ -285,9 +285,7 @@ def compile_frames(circuit) -> FrameProgram:
 
 
 def _check_shots(shots) -> int:
-    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 0:
-        raise ValueError(f"shots must be a non-negative int, got {shots!r}")
-    return int(shots)
+    return non_negative_int("shots", shots)
 
 
 def _seed64(seed) -> int:

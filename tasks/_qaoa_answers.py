@@ -3,12 +3,12 @@ the CVaR objective, and turning final samples into an answer (:class:`QAOAResult
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from qworkbench import PauliSum
+from qworkbench.utils import JSONMixin
 from tasks._qaoa_circuit import cost_terms, diagonal_energies
 
 __all__ = [
@@ -27,7 +27,7 @@ _REPAIR_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
-class QAOAResult:
+class QAOAResult(JSONMixin):
     """The outcome of :meth:`QAOA.run`.
 
     Attributes:
@@ -75,15 +75,7 @@ class QAOAResult:
     def betas(self) -> tuple[float, ...]:
         return self.params[1::2]
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> QAOAResult:
-        data = json.loads(text)
-        for key in ("x", "params", "history"):
-            data[key] = tuple(data[key])
-        return cls(**data)
+    _json_decoders = {"x": tuple, "params": tuple, "history": tuple}
 
 
 class IsingProblem:

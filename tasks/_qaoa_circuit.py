@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from qworkbench import Circuit, Parameter, PauliSum
+from qworkbench.utils import positive_int
 
 __all__ = [
     "qaoa_circuit",
@@ -175,8 +176,7 @@ def qaoa_circuit(
         >>> [p.name for p in c.parameters], c.count_ops()["rzz"]
         (['gamma_0', 'beta_0', 'gamma_1', 'beta_1'], 2)
     """
-    if isinstance(p, bool) or not isinstance(p, numbers.Integral) or p < 1:
-        raise ValueError(f"p must be a positive integer, got {p!r}")
+    p = positive_int("p", p)
     if mixer not in MIXERS:
         raise ValueError(f"unknown mixer {mixer!r}; choose one of {', '.join(MIXERS)}")
     if initial_state not in INITIAL_STATES:

@@ -38,15 +38,15 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog
 from scipy.optimize import minimize as scipy_minimize
 
+from qworkbench.utils import JSONMixin, positive_int
 from tasks._inner import solve_inner
 from tasks.problems import MAX_BRUTE_FORCE_VARIABLES, bitstrings, evaluate_qubo
 
@@ -57,7 +57,7 @@ _EXACT_SLACK_QUBITS = 20  # above, the exact solver eliminates slack bits analyt
 
 
 @dataclass(frozen=True)
-class IterationRecord:
+class IterationRecord(JSONMixin):
     """One outer iteration: the multipliers used, the inner QUBO value reached, the
     total violation ``Σ_j viol_j`` of the inner solution and that solution."""
 
@@ -66,9 +66,11 @@ class IterationRecord:
     violation: float
     x: tuple[int, ...]
 
+    _json_decoders = {"multipliers": tuple, "x": tuple}
+
 
 @dataclass(frozen=True)
-class LagrangianResult:
+class LagrangianResult(JSONMixin):
     """What :func:`solve` returns.
 
     Attributes:
@@ -97,21 +99,11 @@ class LagrangianResult:
     solver: str = ""
     seconds: float = 0.0
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> LagrangianResult:
-        data = json.loads(text)
-        data["history"] = tuple(
-            IterationRecord(
-                tuple(h["multipliers"]), h["inner_objective"], h["violation"], tuple(h["x"])
-            )
-            for h in data["history"]
-        )
-        for key in ("x", "multipliers"):
-            data[key] = tuple(data[key])
-        return cls(**data)
+    _json_decoders = {
+        "x": tuple,
+        "multipliers": tuple,
+        "history": lambda records: tuple(map(IterationRecord.from_dict, records)),
+    }
 
 
 class _Run:
@@ -382,8 +374,7 @@ def solve(
     """
     if method not in _METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    max_iter = positive_int("max_iter", max_iter)
     start = time.perf_counter()
     run = _Run(problem, solver, np.random.default_rng(seed), solver_options)
     lam, qubits = _METHODS[method](run, max_iter, **(method_options or {}))

@@ -38,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 
 from qworkbench import PauliSum, optim
-from qworkbench.utils import int_seed
+from qworkbench.utils import int_seed, positive_int
 from simulators import StatevectorSimulator, get_simulator
 from tasks._qaoa_answers import (
     Answers,
@@ -87,9 +87,7 @@ def _check_alpha(alpha):
 def _check_int(value, name: str, allow_none: bool = False):
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return positive_int(name, value)
 
 
 class QAOA:

@@ -31,6 +31,7 @@ import itertools
 from pathlib import Path
 
 from qworkbench.experiments.results import cell_key
+from qworkbench.utils import positive_int
 
 __all__ = ["KIND_KEYS", "OPTIM_KEYS", "load_config", "expand", "file_sha256"]
 #: the keys each kind of sweep reads (a key of another kind is an error, not ignored)
@@ -102,7 +103,7 @@ def expand(config: dict) -> list[dict]:
     task_list = listed("tasks", ["h2"])
     agent_list = listed("agents", ["random", "crlqas"])
     seed_list = _seed_list(config.get("seeds", 3))
-    episodes = _positive_int("episodes", config.get("episodes", 200))
+    episodes = positive_int("episodes", config.get("episodes", 200))
     from agents import available_agents
 
     for name in agent_list:
@@ -149,7 +150,7 @@ def _unique(cells: list[dict]) -> list[dict]:
 def _seed_list(seeds) -> list[int]:
     """``seeds``: a positive count (seeds 0..N-1) or a non-empty list of integers."""
     if isinstance(seeds, int) and not isinstance(seeds, bool):
-        return list(range(_positive_int("seeds", seeds)))
+        return list(range(positive_int("seeds", seeds)))
     if not isinstance(seeds, list | tuple):
         raise ValueError(f"seeds must be a positive count or a list of integers, got {seeds!r}")
     seed_list = _grid("seeds", seeds)
@@ -170,7 +171,7 @@ def _choices(name: str, value, known, default) -> list:
 
 def _positive_ints(name: str, value, default) -> list[int]:
     """A grid of positive integers."""
-    return [_positive_int(name, v) for v in _grid(name, default if value is None else value)]
+    return [positive_int(name, v) for v in _grid(name, default if value is None else value)]
 
 
 def _expand_solver(kind: str, config: dict, listed, registry) -> list[dict]:
@@ -195,7 +196,7 @@ def _expand_solver(kind: str, config: dict, listed, registry) -> list[dict]:
         maxiter = config.get("maxiter", 200)
         if isinstance(maxiter, list | tuple):
             raise ValueError(f"maxiter must be one positive integer (not a grid), got {maxiter!r}")
-        extra = {"maxiter": _positive_int("maxiter", maxiter)}
+        extra = {"maxiter": positive_int("maxiter", maxiter)}
     else:
         problems = _choices("problems", config.get("problems"), ("maxcut", "mis"), "maxcut")
         axes = [("problem", problems),
@@ -220,12 +221,6 @@ def _grid(name: str, value) -> list:
     if not values:
         raise ValueError(f"{name} must hold at least one value")
     return values
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -293,13 +288,13 @@ def _expand_optim(config: dict) -> list[dict]:
     settings = {"steps": 200, "width": 128, "layers": 2, "heads": 4, "context": 64, "batch": 16,
                 "eval_every": 50}  # fmt: skip
     for name, default in settings.items():
-        settings[name] = _positive_int(name, config.get(name, default))
+        settings[name] = positive_int(name, config.get(name, default))
     device = config.get("device", "cpu")
     bench.TrainConfig(**settings, device=device)  # checks width/heads and the device
     if device != "cpu":
         settings["device"] = device
     if config.get("threads") is not None:
-        settings["threads"] = _positive_int("threads", config["threads"])
+        settings["threads"] = positive_int("threads", config["threads"])
     try:
         corpus = bench.resolve_corpus(config.get("corpus"))
     except FileNotFoundError as exc:
@@ -313,7 +308,7 @@ def _expand_optim(config: dict) -> list[dict]:
     ranks = [None] if config.get("rank") is None else _grid("rank", config["rank"])
     for rank in ranks:
         if rank is not None:
-            _positive_int("rank", rank)
+            positive_int("rank", rank)
             if rank > settings["width"]:
                 raise ValueError(f"rank {rank} is larger than the model width "
                                  f"{settings['width']}")  # fmt: skip

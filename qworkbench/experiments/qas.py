@@ -14,7 +14,7 @@ from pathlib import Path
 from agents.runner import run
 from qworkbench.experiments.results import append_result, cell_key, read_results
 from qworkbench.experiments.tables import aggregate, format_table, to_csv
-from qworkbench.utils import atomic_write
+from qworkbench.utils import atomic_write, positive_int
 
 __all__ = ["summarize", "bench", "check_cells", "run_cell"]
 
@@ -107,8 +107,7 @@ def bench(tasks, agents, seeds: int = 3, episodes: int | None = 200, out="runs/q
     from agents import known_hyperparameters
     from agents.presets import resolve
 
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    workers = positive_int("workers", workers)
     hyper = dict(hyper or {})
     known = {k for a in agents for k in known_hyperparameters(a)}
     if set(hyper) - known:

@@ -16,6 +16,7 @@ from qworkbench.hardware._backend import (
 )
 from qworkbench.hardware._primitives import PrimitiveOptions, make_primitive, twirling_for
 from qworkbench.hardware._store import JobRecord, JobStore, check_job_id
+from qworkbench.utils import positive_int
 
 __all__ = ["submit", "retrieve", "jobs", "transpile", "circuit_hash"]
 
@@ -144,8 +145,7 @@ def submit(circuits, backend, *, shots: int = 4096, observables=None, mode: str 
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    if not isinstance(shots, int) or isinstance(shots, bool) or shots < 1:
-        raise ValueError(f"shots must be a positive integer, got {shots!r}")
+    shots = positive_int("shots", shots)
     if resilience_level not in (0, 1, 2):
         raise ValueError(f"resilience_level must be 0, 1 or 2, got {resilience_level!r}")
     if observables is None and resilience_level:

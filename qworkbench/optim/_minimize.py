@@ -6,14 +6,13 @@ VQE, QAOA and QAS angle fitting call this; the method is a name, the result one 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from qworkbench.utils import int_seed, one_blas_thread
+from qworkbench.utils import JSONMixin, float_array, int_seed, one_blas_thread, positive_int
 
 __all__ = ["OptimizeResult", "minimize", "METHODS"]
 
@@ -28,7 +27,7 @@ METHODS = (*_SCIPY, *_TORCH)
 
 
 @dataclass(frozen=True)
-class OptimizeResult:
+class OptimizeResult(JSONMixin):
     """The outcome of :func:`minimize`.
 
     Attributes:
@@ -53,18 +52,7 @@ class OptimizeResult:
     message: str = ""
     jac_method: str = ""
 
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["x"] = self.x.tolist()
-        data["history"] = list(self.history)
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> OptimizeResult:
-        data = json.loads(text)
-        data["x"] = np.asarray(data["x"], dtype=float)
-        data["history"] = tuple(data["history"])
-        return cls(**data)
+    _json_decoders = {"x": float_array, "history": tuple}
 
 
 class _Objective:
@@ -130,8 +118,7 @@ def minimize(
         raise ValueError("x0 is empty")
     if not np.all(np.isfinite(x0)):
         raise ValueError(f"x0 must be finite, got {x0.tolist()}")
-    if isinstance(maxiter, bool) or not isinstance(maxiter, int | np.integer) or maxiter < 1:
-        raise ValueError(f"maxiter must be a positive integer, got {maxiter!r}")
+    maxiter = positive_int("maxiter", maxiter)
     if isinstance(jac, str) and jac not in _ESTIMATES:
         raise ValueError(f"jac must be a callable or one of {', '.join(_ESTIMATES)}, got {jac!r}")
     if jac is not None and not isinstance(jac, str) and not callable(jac):

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 import numpy as np
 from numpy.polynomial import chebyshev as cheb
 
 from qworkbench import Circuit
+from qworkbench.utils import non_negative_int
 from tasks.qsvt import _gates
 from tasks.qsvt.block_encoding import BlockEncoding, _check_be, _real, resources
 from tasks.qsvt.phases import solve_phases
@@ -84,9 +84,7 @@ def oblivious_amplification(be: BlockEncoding, rounds: int | None = None) -> Blo
             theta = target
         gain_amp = 1.0
     else:
-        if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 0:
-            raise ValueError(f"rounds must be a non-negative integer, got {rounds!r}")
-        r = int(rounds)
+        r = non_negative_int("rounds", rounds)
         gain_amp = math.sin((2 * r + 1) * theta)
         if gain_amp <= 1e-12:
             raise ValueError(
