@@ -274,6 +274,7 @@ def test_learning_agents_solve_bell_greedily(name):
         assert abs(np.vdot(target, Statevector(circuit.to_qiskit()).data)) ** 2 >= 0.98
 
 
+@pytest.mark.slow  # ~15 s of training; greedy learning is checked on Bell by default
 def test_crlqas_reaches_chemical_accuracy_on_h2():
     for seed in range(3):  # about 3 seeds in 4 succeed within 600 episodes (seed 0: ~60)
         env = QASEnv("h2", max_gates=20, seed=seed)
@@ -379,6 +380,7 @@ def _qwb(*args, **kwargs):
     )  # fmt: skip
 
 
+@pytest.mark.slow  # ~30 s: a subprocess run; resume is checked in process by the default run
 def test_resume_after_sigkill_gives_the_uninterrupted_log(tmp_path):
     args = ["qas", "run", "--task", "tfim2", "--agent", "dqn", "--episodes", "60", "--seed",
             "2", "--max-gates", "6"]  # fmt: skip

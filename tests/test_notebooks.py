@@ -26,8 +26,15 @@ def test_there_are_notebooks():
             "05_hardware_submission"} <= names  # fmt: skip
 
 
+#: the longest-running tutorials run under -m slow (make test-all); the numbered ones always
+_SLOW_NOTEBOOKS = {"qsvt", "optimizers_small_lm", "lagrangian_qaoa"}
+_CASES = [
+    pytest.param(p, marks=pytest.mark.slow) if p.stem in _SLOW_NOTEBOOKS else p for p in NOTEBOOKS
+]
+
+
 @pytest.mark.notebook
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+@pytest.mark.parametrize("notebook", _CASES, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(notebook, tmp_path):
     env = {**os.environ, "QWB_HOME": str(tmp_path / "qwb"), "QWB_BACKEND": "fake_manila"}
     result = subprocess.run(

@@ -297,6 +297,7 @@ def test_rectangle_filter_tfim4():
     assert p == pytest.approx(0.23, abs=0.01)
 
 
+@pytest.mark.slow  # ~10 s
 def test_ground_state_prep_tfim4():
     h = tfim(4)
     w, v = _ground(h)
@@ -412,6 +413,8 @@ def test_degree_and_epsilon_that_conflict_are_refused():
         row = phases("sign", 11, None, None, "newton")
     assert row["approximation_error"] > 0.9 and row["phase_error"] < 1e-12
     assert phases("cos", 40, 1e-6, 15.0, "newton")["approximation_error"] < 1e-6  # no conflict
-    out = _qwb("qsvt", "phases", "--function", "sign", "--degree", "11")
+    out = _qwb("qsvt", "phases", "--function", "sign", "--degree", "11", "--epsilon", "1e-6")
     assert out.returncode == 2 and "conflict" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    alone = _qwb("qsvt", "phases", "--function", "sign", "--degree", "11")  # runs, warns
+    assert alone.returncode == 0 and "warning" in alone.stderr and "poorly" in alone.stderr

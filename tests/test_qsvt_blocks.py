@@ -282,6 +282,7 @@ def test_uneven_two_branch_qsvt_on_either_lcu_variant(work_qubits):
 
 
 # -- review: edge cases -----------------------------------------------------------------------
+@pytest.mark.slow  # ~20 s
 def test_a_narrow_rectangle_window_is_not_mistaken_for_zero():
     """The window lies between the first grid's nodes; its values against erf directly."""
     from scipy import special

@@ -147,6 +147,7 @@ def _check_resources(r, w):
     assert r["energy_estimate"] == pytest.approx(w[0], abs=1e-2)
 
 
+@pytest.mark.slow  # ~12 s; cooling is checked on smaller cases by default
 def test_ground_state_prep_tfim4_from_zero_state_by_cooling():
     h = tfim(4)
     w, v = _ground(h)

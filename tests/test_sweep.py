@@ -130,6 +130,7 @@ def test_a_lost_local_worker_costs_only_unfinished_cells(tmp_path):
     assert len(read_results(tmp_path / "out")) == 2
 
 
+@pytest.mark.slow  # ~10 s: starts a Dask LocalCluster
 def test_local_processes_and_dask_give_the_same_lines(tmp_path):
     """qwb sweep on local processes, rerun (nothing left to do), then on a 2-worker Dask
     LocalCluster: the same result lines, timing aside."""
