@@ -10,15 +10,15 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import numbers
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from qworkbench import Circuit, PauliSum
+from qworkbench.utils import JSONMixin, float_array
 
 __all__ = ["VQE", "VQEResult", "parse_noise", "cvar"]
 
@@ -38,7 +38,7 @@ _GTOL = 1e-3  # largest |dE/dtheta| (energy units per radian) at a converged poi
 
 
 @dataclass(frozen=True)
-class VQEResult:
+class VQEResult(JSONMixin):
     """The outcome of :meth:`VQE.run`.
 
     Attributes:
@@ -70,18 +70,7 @@ class VQEResult:
     converged: bool = True
     message: str = ""
 
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["params"] = self.params.tolist()
-        data["history"] = list(self.history)
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> VQEResult:
-        data = json.loads(text)
-        data["params"] = np.asarray(data["params"], dtype=float)
-        data["history"] = tuple(data["history"])
-        return cls(**data)
+    _json_decoders = {"params": float_array, "history": tuple}
 
 
 def parse_noise(spec, num_qubits: int | None = None):
