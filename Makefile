@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# the CPU build, pinned: a plain `torch` would pull a multi-GB CUDA build
+	# pinned (see README: which build it resolves to); a plain `torch` could pull a newer,
+	# multi-GB CUDA build
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -25,8 +26,10 @@ run: setup
 	$(VENV)/bin/qwb qas bench --tasks h2 --agents random,dqn,crlqas,kanqas --seeds 3 \
 		--episodes 300 --workers 2 --out runs/qas-bench-h2
 
+# the default run: no slow or GPU tests (about 6 minutes of pytest on 2 cores); the 15
+# slowest tests are listed at the end so that they stay visible
 test: setup
-	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not gpu" --durations=15 $(PYTEST_ARGS)
 
 test-all: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
