@@ -257,7 +257,10 @@ def test_random_agent_finds_bell():
     assert agent.best_record["success"] and fidelity >= 0.98
 
 
-@pytest.mark.parametrize("name", ["dqn", "kanqas", "gadget"])
+@pytest.mark.parametrize(
+    "name", ["dqn", pytest.param("kanqas", marks=pytest.mark.slow),
+             pytest.param("gadget", marks=pytest.mark.slow)],
+)  # fmt: skip
 def test_learning_agents_solve_bell_greedily(name):
     """After 300 episodes the greedy policy (no exploration) prepares the Bell state: the
     network has learned it (an untrained network's fixed argmax does not)."""

@@ -78,8 +78,10 @@ def _check_run_block(n: int, precision: str, chunk: int, threaded: bool, seed: i
 @pytest.mark.parametrize("precision", ["double", "single"])
 @pytest.mark.parametrize(
     "n, chunk, threaded",
-    [(1, 17, False), (3, 17, False), (6, 17, True), (11, 9, False), (12, 10, True), (9, 16, True)],
-)
+    [(1, 17, False), (3, 17, False), (6, 17, True), (11, 9, False),
+     pytest.param(12, 10, True, marks=pytest.mark.slow),
+     pytest.param(9, 16, True, marks=pytest.mark.slow)],
+)  # fmt: skip
 def test_run_block_matches_per_gate_kernels(n, chunk, threaded, precision):
     _check_run_block(n, precision, chunk, threaded, seed=n * 7 + chunk)
 

@@ -27,7 +27,8 @@ def test_there_are_notebooks():
 
 
 #: the longest-running tutorials run under -m slow (make test-all); the numbered ones always
-_SLOW_NOTEBOOKS = {"qsvt", "optimizers_small_lm", "lagrangian_qaoa"}
+_SLOW_NOTEBOOKS = {"qsvt", "optimizers_small_lm", "lagrangian_qaoa", "04_qaoa_maxcut",
+                   "05_hardware_submission"}  # fmt: skip
 _CASES = [
     pytest.param(p, marks=pytest.mark.slow) if p.stem in _SLOW_NOTEBOOKS else p for p in NOTEBOOKS
 ]

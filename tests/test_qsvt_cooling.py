@@ -256,6 +256,7 @@ def test_qetu_convention_on_the_eigenphases():
         assert np.abs(qetu_response(psi, lam) - cheb.chebval(np.cos(lam / 2), c)).max() < 1e-12
 
 
+@pytest.mark.slow  # ~11 s
 def test_qetu_block_is_the_polynomial_of_expm_with_our_hamiltonian_simulation():
     """A non-commuting 2-qubit H (plus an identity term): the oracle is our amplified
     hamiltonian_simulation of exp(-i H tau) with the shift as a phase, controlled gate by

@@ -121,6 +121,7 @@ def _dies_once(cell):
     return run_cell({k: v for k, v in cell.items() if k != "hyper"})
 
 
+@pytest.mark.slow  # ~10 s: kills a worker process
 def test_a_lost_local_worker_costs_only_unfinished_cells(tmp_path):
     marker = str(tmp_path / "died")
     cells = expand({**GRID, "episodes": 2, "hyper": {"marker": [marker]}})

@@ -272,6 +272,7 @@ def qwb_vqe(tmp_path_factory):
     return run
 
 
+@pytest.mark.slow  # a subprocess; the CLI is checked in process by default
 def test_cli_vqe_json_as_a_subprocess(tmp_path_factory):
     env = {**os.environ, "QWB_CACHE": str(tmp_path_factory.getbasetemp() / "molecules")}
     out = subprocess.run(
