@@ -8,6 +8,8 @@ import math
 import subprocess
 import sys
 
+import pytest
+
 GROUPS = ["qas", "vqe", "qaoa", "qsvt", "bench", "sweep", "submit", "jobs"]
 
 
@@ -75,6 +77,7 @@ def test_bench_optim_errors(tmp_path):
     assert not (tmp_path / "optim.json").exists()
 
 
+@pytest.mark.slow  # ~6 s: trains; the --out check is in test_cli_edges by default
 def test_bench_optim_checks_the_output_and_each_optimizer_before_training(tmp_path):
     corpus = _corpus(tmp_path / "corpus.txt")
     small = ("--steps", "2", "--width", "16", "--layers", "1", "--context", "16", "--batch",
@@ -103,6 +106,7 @@ def test_bench_optim_checks_the_output_and_each_optimizer_before_training(tmp_pa
         assert "q_galore_torch" not in names and "torch_adamw" in names
 
 
+@pytest.mark.slow  # ~6 s: a QAOA sweep subprocess
 def test_sweep_progress_with_a_graph_without_edges(tmp_path):
     """QAOA on a 2-node random graph that has no edge: the ratio is undefined (None)."""
     import networkx as nx

@@ -162,6 +162,7 @@ def test_expectation_values_agree_with_aer_and_statevector():
     assert abs(exact - ideal.real) < 0.05
 
 
+@pytest.mark.slow  # ~4 s
 def test_mitigation_moves_a_noisy_energy_towards_the_ideal_one():
     c = Circuit(2)
     c.h(0)

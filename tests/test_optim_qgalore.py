@@ -178,6 +178,7 @@ def test_state_bytes_for_512_square_rank_128():
     assert ratios["q_galore_adamw32"] / adamw == pytest.approx(0.267, abs=0.002)
 
 
+@pytest.mark.slow  # ~5 s of training
 def test_learns_with_int8_weights_and_8bit_moments():
     torch.manual_seed(2)
     model = torch.nn.Sequential(torch.nn.Linear(32, 256), torch.nn.Tanh(),
