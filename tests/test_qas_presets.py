@@ -201,3 +201,26 @@ def test_identity_rotations_are_neither_written_nor_counted():
     state = Statevector(circuit.to_qiskit())
     energy = float(np.real(state.expectation_value(env.hamiltonian.to_qiskit())))
     assert energy == pytest.approx(info["energy"], abs=1e-10)
+
+
+def test_resume_without_a_checkpoint_and_ctrl_c_say_so(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    result = _qwb("qas", "run", "--task", "bell", "--agent", "random", "--episodes", "3",
+                  "--resume", "--out", str(out))  # fmt: skip
+    assert result.exit_code == 0 and "starting from episode 0" in result.output
+    assert len((out / "episodes.jsonl").read_text().splitlines()) == 3
+
+    import agents.base
+
+    real = agents.base.Agent.run_episode
+
+    def interrupted(self, explore=True):  # Ctrl-C during the third episode
+        if self.episode == 2:
+            raise KeyboardInterrupt
+        return real(self, explore)
+
+    monkeypatch.setattr(agents.base.Agent, "run_episode", interrupted)
+    result = _qwb("qas", "run", "--task", "bell", "--agent", "random", "--episodes", "5",
+                  "--out", str(tmp_path / "stopped"))  # fmt: skip
+    assert result.exit_code == 130 and "interrupted at episode 2" in result.output
+    assert "--resume" in result.output and "Traceback" not in result.output
