@@ -33,15 +33,23 @@ _FAST = {**_OPTS, "fastmath": True}  # contractions into FMAs; no reductions reo
 
 
 @njit(inline="always")
+def _run_offset(base, high, h):
+    """The state index where run ``h`` of a chunk starts: the high-bit pattern ``h``
+    spread onto the ``high`` qubits, on top of ``base``."""
+    off = base
+    for j in range(high.shape[0]):
+        if (h >> j) & 1:
+            off |= 1 << high[j]
+    return off
+
+
+@njit(inline="always")
 def _gather(state, b, base, low, high, re, im):
     """The chunk at ``base`` into (re, im): run h of 2**low amplitudes is high-bit
     pattern h spread onto the ``high`` qubits."""
     run = 1 << low
     for h in range(1 << high.shape[0]):
-        off = base
-        for j in range(high.shape[0]):
-            if (h >> j) & 1:
-                off |= 1 << high[j]
+        off = _run_offset(base, high, h)
         src = state[b, off : off + run]
         dst_re = re[h * run : (h + 1) * run]
         dst_im = im[h * run : (h + 1) * run]
@@ -54,10 +62,7 @@ def _gather(state, b, base, low, high, re, im):
 def _scatter(state, b, base, low, high, re, im):
     run = 1 << low
     for h in range(1 << high.shape[0]):
-        off = base
-        for j in range(high.shape[0]):
-            if (h >> j) & 1:
-                off |= 1 << high[j]
+        off = _run_offset(base, high, h)
         dst = state[b, off : off + run]
         src_re = re[h * run : (h + 1) * run]
         src_im = im[h * run : (h + 1) * run]
