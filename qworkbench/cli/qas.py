@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from qworkbench.cli._app import qas_app
-from qworkbench.cli._common import fail, progress, warnings_as_lines
+from qworkbench.cli._common import fail, progress, warnings_as_lines, writable_dir
 
 
 def _hyper(command: str, pairs: list[str] | None) -> dict:
@@ -39,16 +39,6 @@ def _check_hyper(command: str, agents: list[str], hyper: dict) -> None:
     if unknown:
         detail = "; ".join(f"{name}: {', '.join(keys) or 'none'}" for name, keys in known.items())
         fail(command, f"unknown --hyper key(s) {unknown}; known ({detail})")
-
-
-def _out_dir(command: str, out: str) -> None:
-    """``--out`` must be a folder (or not exist yet): a file there is a usage error."""
-    from pathlib import Path
-
-    path = Path(out)
-    for parent in (path, *path.parents):
-        if parent.exists() and not parent.is_dir():
-            fail(command, f"--out {out}: {parent} is a file, not a folder")
 
 
 @qas_app.command("run")
@@ -103,7 +93,7 @@ def qas_run(
     if episodes is None and preset != "paper":
         episodes = 200
     out = out or f"runs/{task}-{agent}-s{seed}"
-    _out_dir("qas run", out)
+    writable_dir("qas run", out)
     from pathlib import Path
 
     if resume and not (Path(out) / "checkpoint.pt").exists():
@@ -202,7 +192,7 @@ def qas_bench(
     _check_hyper("qas bench", agent_list, overrides)
     if episodes is None and preset != "paper":
         episodes = 200
-    _out_dir("qas bench", out)
+    writable_dir("qas bench", out)
     try:
         import tasks as task_registry
 
