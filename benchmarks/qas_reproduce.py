@@ -68,6 +68,7 @@ def run_cell(suite: str, cell: dict) -> dict:
     import torch
 
     from agents.runner import run
+    from qworkbench.experiments.qas import summarize
 
     torch.set_num_threads(1)
     out = ROOT / "runs" / "repro" / suite / cell_name(cell)
@@ -76,28 +77,22 @@ def run_cell(suite: str, cell: dict) -> dict:
     start = time.perf_counter()
     agent = run(cell["task"], cell["agent"], cell["episodes"], seed=cell["seed"], out=out,
                 resume=resume, eval_every=max(10, cell["episodes"] // 20), **options)  # fmt: skip
-    log, evaluations = agent.log, agent.evaluations
-    seconds = 0.0
-    first_success = None
-    for record in log:
-        seconds += record["seconds"]
-        if record["success"] and first_success is None:
-            first_success = record["episode"] + 1
-    first_greedy = next((e for e in evaluations if e["solved"]), None)
+    evaluations = agent.evaluations
+    figures = summarize(agent.log, agent.best_record, evaluations)
     best = agent.best_record
     summary = {
         "suite": suite,
         "cell": cell,
         "command": f"python benchmarks/qas_reproduce.py --suite {suite}",
-        "episodes": len(log),
-        "training_success_share": sum(bool(r["success"]) for r in log) / max(1, len(log)),
-        "first_training_success": first_success,
-        "train_seconds": seconds,
+        "episodes": figures["episodes"],
+        "training_success_share": figures["success_rate"],
+        "first_training_success": figures["first_success"],
+        "train_seconds": figures["seconds"],
         "wall_seconds_this_process": time.perf_counter() - start,
-        "greedy_solved": bool(evaluations and evaluations[-1]["solved"]),
-        "greedy_ever_solved": first_greedy is not None,
-        "first_greedy_solve_episode": None if first_greedy is None else first_greedy["episode"],
-        "first_greedy_solve_seconds": None if first_greedy is None else first_greedy["seconds"],
+        "greedy_solved": bool(figures["greedy_solved"]),
+        "greedy_ever_solved": figures["greedy_first_solve"] is not None,
+        "first_greedy_solve_episode": figures["greedy_first_solve"],
+        "first_greedy_solve_seconds": figures["greedy_seconds_to_first"],
         "greedy_final": evaluations[-1] if evaluations else None,
         "evaluations": [{k: v for k, v in e.items() if k != "qasm"} for e in evaluations],
         "best": best,
