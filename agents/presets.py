@@ -32,6 +32,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from agents.curriculum import PAPER_PRESETS
+
 __all__ = ["Preset", "PRESET_NAMES", "PAPER", "resolve"]
 
 PRESET_NAMES = ("fast", "paper")
@@ -46,8 +48,10 @@ _KANQAS_MLP = dict(
 )  # fmt: skip
 _KANQAS_KAN = dict(_KANQAS_MLP, batch_size=500, learning_starts=500, kan_hidden=(2,), grid=5,
                    order=3)  # fmt: skip
-_CURRICULUM_SMALL = dict(shift_every=500, delta=5e-4, successes=25)
-_CURRICULUM_LARGE = dict(shift_every=2000, delta=1e-3, successes=50)
+_CURRICULUM_SMALL, _CURRICULUM_LARGE = (
+    dict(zip(("shift_every", "delta", "successes"), PAPER_PRESETS[size], strict=True))
+    for size in ("small", "large")
+)
 
 
 def _crlqas(max_gates, episodes, random_halt, source, curriculum=_CURRICULUM_SMALL,
