@@ -26,7 +26,7 @@ __all__ = ["DQNAgent", "CRLQASAgent", "PRESETS", "mlp"]
 #: hyperparameters per preset for a task without a reference configuration; ``paper``
 #: resolves per task (:mod:`agents.presets`), ``fast`` is sized so that an H2 run
 #: finishes in minutes on two CPU cores.
-_BASE = dict(train_every=1, optimizer="adam")
+_BASE = dict(train_every=1, updates_per_step=1, optimizer="adam")
 PRESETS = {
     "fast": {**FAST, **_BASE},
     "paper": {**PAPER_DEFAULT, **_BASE},
@@ -79,7 +79,7 @@ class DQNAgent(Agent):
         if not 0 < self.gamma <= 1:
             raise ValueError(f"gamma must lie in (0, 1], got {self.gamma}")
         for key in ("batch_size", "replay_size", "target_sync", "n_step", "learning_starts",
-                    "train_every"):  # fmt: skip
+                    "train_every", "updates_per_step"):  # fmt: skip
             settings[key] = positive_int(key, settings[key])
         if not (isinstance(settings["lr"], float | int) and math.isfinite(settings["lr"])) or (
             settings["lr"] <= 0
@@ -140,7 +140,8 @@ class DQNAgent(Agent):
             self.replay.add(*transition)
         h = self.hyper
         if len(self.replay) >= h["learning_starts"] and (self.total_steps % h["train_every"] == 0):
-            self.losses.append(self.update())
+            for _ in range(h["updates_per_step"]):
+                self.losses.append(self.update())
 
     def update(self) -> float:
         """One gradient step of double DQN on a replay minibatch; returns the loss."""
@@ -198,7 +199,8 @@ class CRLQASAgent(DQNAgent):
     it; ``fast``: the success criterion, ``paper``: 0). On state tasks (Bell, GHZ) the infidelity
     1 - F plays the energy (E_LB = 0), so the episode ends once 1 - F is below the
     threshold. ``paper``: G = 500, delta = 5e-4, K = 25 up to
-    4 qubits, 2000 / 1e-3 / 50 above; ``fast``: G = 50, the same delta, K = 2.
+    4 qubits, 2000 / 1e-3 / 50 above; ``fast``: G = 25, delta = 0, K = 2 (with delta = 0
+    the reductions do nothing and each shift asks for a new best energy).
     """
 
     name = "crlqas"
@@ -211,8 +213,8 @@ class CRLQASAgent(DQNAgent):
         super().__init__(env, preset=preset, seed=seed, **hyper)
         size = "small" if env.n <= 4 else "large"
         g, delta, k = PAPER_PRESETS[size]
-        if preset == "fast":  # K x max_reductions (20) well inside G: the threshold
-            g, k = 50, 2  # reaches E_best between shifts, so HF-level circuits stop paying
+        if preset == "fast":  # delta = 0: after each shift only a new best energy pays,
+            g, delta, k = 25, 0.0, 2  # so a plateau (Hartree-Fock) stops paying at once
         extra = self.extra
         if env.kind == "energy":
             lower, empty, exact = env.lower_bound, env.empty_energy, env.exact_energy

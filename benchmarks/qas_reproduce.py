@@ -48,9 +48,11 @@ SUITES = {
     + _cells("lih4", ["crlqas"], range(3), 250, threshold=2.45, **_PAPER_ENV_LIH4)
     + _cells("lih4", ["random"], range(3), 250, **_PAPER_ENV_LIH4),
     # KANQAS: KAN vs the paper's MLP, the paper's settings and budget (preset paper,
-    # 10,000 episodes), 3 seeds
-    "kanqas-bell": _cells("bell", ["kanqas", "dqn"], range(3), 10_000, preset="paper"),
-    "kanqas-ghz3": _cells("ghz3", ["kanqas", "dqn"], range(3), 1000, preset="paper"),
+    # 10,000 episodes), 5 seeds
+    "kanqas-bell": _cells("bell", ["kanqas", "dqn"], range(5), 10_000, preset="paper"),
+    # seed-major, so that whole seeds (KAN and MLP) finish first
+    "kanqas-ghz3": [c for s in range(5)
+                    for c in _cells("ghz3", ["kanqas", "dqn"], [s], 10_000, preset="paper")],
     # gadget RL on TFIM-4 with ibm_native gates, L = 80
     "tfim4-gadget": _cells("tfim4", ["gadget", "dqn"], range(3), 200, max_gates=80,
                            gate_set="ibm_native"),  # fmt: skip

@@ -224,3 +224,20 @@ def test_resume_without_a_checkpoint_and_ctrl_c_say_so(tmp_path, monkeypatch):
                   "--out", str(tmp_path / "stopped"))  # fmt: skip
     assert result.exit_code == 130 and "interrupted at episode 2" in result.output
     assert "--resume" in result.output and "Traceback" not in result.output
+
+
+def test_updates_per_step_takes_that_many_gradient_steps_per_env_step():
+    env = QASEnv("bell", max_gates=4, gate_set="kanqas", seed=0)
+    for k in (1, 3):
+        agent = make_agent("dqn", env, seed=0, hidden=(8,), batch_size=4, learning_starts=4,
+                           n_step=1, updates_per_step=k)  # fmt: skip
+        agent.train(6)
+        # n-step 1: one transition per env step, so updates start at the 4th step
+        assert agent.total_steps > 4
+        assert agent.updates == k * (agent.total_steps - 3)
+    fast = resolve("h2", "crlqas", "fast")
+    assert fast.agent["updates_per_step"] == 4 and fast.agent["target_sync"] == 400
+    assert resolve("h2", "kanqas", "fast").agent["kan_hidden"] == (32,)
+    assert resolve("lih4", "crlqas", "paper").agent["updates_per_step"] == 1
+    with pytest.raises(ValueError, match="updates_per_step"):
+        make_agent("dqn", env, seed=0, updates_per_step=0)
