@@ -26,7 +26,7 @@ __all__ = ["DQNAgent", "CRLQASAgent", "PRESETS", "mlp"]
 #: hyperparameters per preset for a task without a reference configuration; ``paper``
 #: resolves per task (:mod:`agents.presets`), ``fast`` is sized so that an H2 run
 #: finishes in minutes on two CPU cores.
-_BASE = dict(train_every=1, updates_per_step=1, optimizer="adam")
+_BASE = dict(train_every=1, optimizer="adam")
 PRESETS = {
     "fast": {**FAST, **_BASE},
     "paper": {**PAPER_DEFAULT, **_BASE},
