@@ -94,6 +94,16 @@ def _gate1(re, im, p, mr, mi):
 
 
 @njit(inline="always")
+def _row4(c0r, c0i, c1r, c1i, c2r, c2i, c3r, c3i, a0r, a0i, a1r, a1i, a2r, a2i, a3r, a3i):
+    """One output amplitude of a 4x4 complex matrix row times (a0..a3), as (re, im)."""
+    re = (c0r * a0r - c0i * a0i + c1r * a1r - c1i * a1i
+          + c2r * a2r - c2i * a2i + c3r * a3r - c3i * a3i)  # fmt: skip
+    im = (c0r * a0i + c0i * a0r + c1r * a1i + c1i * a1r
+          + c2r * a2i + c2i * a2r + c3r * a3i + c3i * a3r)  # fmt: skip
+    return re, im
+
+
+@njit(inline="always")
 def _gate2(re, im, p0, p1, mr, mi):
     """4x4 (mr + i mi, row-major) on local qubits p0 < p1 (matrix bit 0 is p0)."""
     s0 = 1 << p0
@@ -125,22 +135,14 @@ def _gate2(re, im, p0, p1, mr, mi):
             a2i = i2[j]
             a3r = r3[j]
             a3i = i3[j]
-            r0[j] = (m00r * a0r - m00i * a0i + m01r * a1r - m01i * a1i
-                     + m02r * a2r - m02i * a2i + m03r * a3r - m03i * a3i)  # fmt: skip
-            i0[j] = (m00r * a0i + m00i * a0r + m01r * a1i + m01i * a1r
-                     + m02r * a2i + m02i * a2r + m03r * a3i + m03i * a3r)  # fmt: skip
-            r1[j] = (m10r * a0r - m10i * a0i + m11r * a1r - m11i * a1i
-                     + m12r * a2r - m12i * a2i + m13r * a3r - m13i * a3i)  # fmt: skip
-            i1[j] = (m10r * a0i + m10i * a0r + m11r * a1i + m11i * a1r
-                     + m12r * a2i + m12i * a2r + m13r * a3i + m13i * a3r)  # fmt: skip
-            r2[j] = (m20r * a0r - m20i * a0i + m21r * a1r - m21i * a1i
-                     + m22r * a2r - m22i * a2i + m23r * a3r - m23i * a3i)  # fmt: skip
-            i2[j] = (m20r * a0i + m20i * a0r + m21r * a1i + m21i * a1r
-                     + m22r * a2i + m22i * a2r + m23r * a3i + m23i * a3r)  # fmt: skip
-            r3[j] = (m30r * a0r - m30i * a0i + m31r * a1r - m31i * a1i
-                     + m32r * a2r - m32i * a2i + m33r * a3r - m33i * a3i)  # fmt: skip
-            i3[j] = (m30r * a0i + m30i * a0r + m31r * a1i + m31i * a1r
-                     + m32r * a2i + m32i * a2r + m33r * a3i + m33i * a3r)  # fmt: skip
+            r0[j], i0[j] = _row4(m00r, m00i, m01r, m01i, m02r, m02i, m03r, m03i,
+                                 a0r, a0i, a1r, a1i, a2r, a2i, a3r, a3i)  # fmt: skip
+            r1[j], i1[j] = _row4(m10r, m10i, m11r, m11i, m12r, m12i, m13r, m13i,
+                                 a0r, a0i, a1r, a1i, a2r, a2i, a3r, a3i)  # fmt: skip
+            r2[j], i2[j] = _row4(m20r, m20i, m21r, m21i, m22r, m22i, m23r, m23i,
+                                 a0r, a0i, a1r, a1i, a2r, a2i, a3r, a3i)  # fmt: skip
+            r3[j], i3[j] = _row4(m30r, m30i, m31r, m31i, m32r, m32i, m33r, m33i,
+                                 a0r, a0i, a1r, a1i, a2r, a2i, a3r, a3i)  # fmt: skip
 
 
 @njit(inline="always")
