@@ -13,11 +13,6 @@ __all__ = ["CpuKernels"]
 _BLOCK_BYTES_LOG2 = 20  # bytes of one cache-blocked chunk (see CpuKernels.block_qubits)
 
 
-def _lane_swapped(p: int) -> int:
-    """Local qubit ``p`` after exchanging local bits 0-3 with 4-7."""
-    return p + 4 if p < 4 else p - 4 if p < 8 else p
-
-
 def sorted_matrix(order, mats: np.ndarray) -> np.ndarray:
     """``mats`` re-indexed so its matrix bit j is old bit ``order[j]`` (``order``: the
     argsort of the gate's qubits gives the matrix on its qubits in ascending order)."""
@@ -129,28 +124,11 @@ class CpuKernels:
         local.update({q: low + j for j, q in enumerate(high)})
         real = state.real.dtype
         batch_m = max(len(m) for m in mats)
-        widths = np.empty(len(qubits), dtype=np.int64)
-        positions = np.zeros((len(qubits), _cpu_blocked.MAX_BLOCK_GATE_QUBITS), np.int64)
-        starts = np.empty(len(qubits), dtype=np.int64)
-        flat = []
-        start = 0
-        ops = []  # (width, local positions, matrix or None)
-        swapped = False
+        ops = []  # (width, sorted local positions, matrix on them in that order)
         for qs, m in zip(qubits, mats):
             here = [local[q] for q in qs]
-            if low + len(high) >= 2 * _cpu_blocked.LANE_BITS:
-                there = [_lane_swapped(p) for p in here]
-                mine, other = (there, here) if swapped else (here, there)
-                # a run under 16 amplitudes halves the rate or worse: swap lanes if the
-                # gate's lowest local qubit gets higher that way
-                if min(mine) < _cpu_blocked.LANE_BITS and min(other) > min(mine):
-                    ops.append((_cpu_blocked.LANE_SWAP, (), None))
-                    swapped = not swapped
-                here = there if swapped else here
             order = np.argsort(here)
             ops.append((len(qs), sorted(here), sorted_matrix(order, np.asarray(m))))
-        if swapped:
-            ops.append((_cpu_blocked.LANE_SWAP, (), None))
         widths = np.empty(len(ops), dtype=np.int64)
         positions = np.zeros((len(ops), _cpu_blocked.MAX_BLOCK_GATE_QUBITS), np.int64)
         starts = np.zeros(len(ops), dtype=np.int64)
@@ -160,9 +138,8 @@ class CpuKernels:
             widths[g] = k
             positions[g, :k] = where
             starts[g] = start
-            if m is not None:
-                start += m.shape[1] * m.shape[2]
-                flat.append(np.broadcast_to(m.reshape(len(m), -1), (batch_m, m.shape[1] ** 2)))
+            start += m.shape[1] * m.shape[2]
+            flat.append(np.broadcast_to(m.reshape(len(m), -1), (batch_m, m.shape[1] ** 2)))
         flat = np.concatenate(flat, axis=1)
         kernel, workers = _cpu_blocked.run_block_serial, 1
         if state.size >= self._serial_below:
