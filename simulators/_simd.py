@@ -17,6 +17,9 @@ bit j is gate qubit j's bit, taken from ``r`` for a row qubit and from ``l`` for
 qubit) times the inputs; grouping the columns by (source vector, lane flip) makes that
 a sum of lane-wise coefficient vectors times shuffled inputs. The coefficient vectors
 depend only on the matrix, so LLVM hoists them out of the caller's loop.
+
+Numba's disk cache keys ``run_block`` on ``_cpu_blocked.py`` alone: after editing this
+file, touch that one (or clear ``simulators/__pycache__``) so the kernels recompile.
 """
 
 from __future__ import annotations

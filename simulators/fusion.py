@@ -83,7 +83,7 @@ def fuse_gates(
 
 _MAX_HIGH = 9  # high qubits per cache block: up to 2**9 runs (fewer passes over memory;
 # measured 10-15% faster than 6 at 22-24 qubits, one or two threads)
-_MIN_RUN_QUBITS = 8  # runs of at least 2 KiB (complex64), so prefetching streams them
+_MIN_RUN_QUBITS = 7  # runs of at least 1 KiB (complex64), 2 KiB (complex128): prefetch streams them
 
 
 @dataclass(frozen=True)
