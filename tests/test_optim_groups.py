@@ -165,17 +165,21 @@ def test_reference_keyword_names_are_accepted():
         optim.create("muon", w, adjust_lr_fn="rms")
 
 
-@pytest.mark.parametrize("adjust_lr_fn", ["original", "match_rms_adamw"])
-def test_muon_step_matches_torch_muon(adjust_lr_fn):
-    """torch.optim.Muon runs Newton-Schulz in bfloat16, ours in float32: the steps agree
-    to bfloat16's precision."""
+@pytest.mark.parametrize(
+    "adjust_lr_fn, ns_dtype",
+    [("original", "bfloat16"), ("match_rms_adamw", "bfloat16"), ("match_rms_adamw", "float32")],
+)
+def test_muon_step_matches_torch_muon(adjust_lr_fn, ns_dtype):
+    """torch.optim.Muon runs Newton-Schulz in bfloat16 on the full matrix; ours in
+    bfloat16 (the default) or float32, on the smaller Gram side: the steps agree to
+    bfloat16's precision."""
     if not hasattr(torch.optim, "Muon"):
         pytest.skip("torch.optim.Muon needs torch >= 2.9")
     g = torch.Generator().manual_seed(35)
     w0 = torch.randn(96, 40, generator=g)
     ours_w, ref_w = torch.nn.Parameter(w0.clone()), torch.nn.Parameter(w0.clone())
     hyper = {"lr": 0.02, "weight_decay": 0.1, "momentum": 0.95, "adjust_lr_fn": adjust_lr_fn}
-    ours = optim.create("muon", [ours_w], **hyper)
+    ours = optim.create("muon", [ours_w], ns_dtype=ns_dtype, **hyper)
     ref = torch.optim.Muon([ref_w], **hyper)
     for _ in range(3):
         grad = torch.randn(96, 40, generator=g)
@@ -184,6 +188,20 @@ def test_muon_step_matches_torch_muon(adjust_lr_fn):
             o.step()
     ours_delta, ref_delta = (ours_w - w0).detach(), (ref_w - w0).detach()
     assert torch.linalg.norm(ours_delta - ref_delta) <= 0.03 * torch.linalg.norm(ref_delta)
+
+
+def test_muon_newton_schulz_in_bfloat16_equals_torch_on_square_matrices():
+    """On a square matrix both run the same iteration in bfloat16: equal to rounding."""
+    if not hasattr(torch.optim, "Muon"):
+        pytest.skip("torch.optim.Muon needs torch >= 2.9")
+    from torch.optim._muon import _zeropower_via_newtonschulz
+
+    d = torch.randn(64, 64, generator=torch.Generator().manual_seed(3))
+    ref = _zeropower_via_newtonschulz(d, (3.4445, -4.7750, 2.0315), 5, 1e-7).float()
+    ours = optim.newton_schulz(d, dtype=torch.bfloat16).float()
+    full = optim.newton_schulz(d).float()  # float32: differs by bfloat16's error
+    assert torch.linalg.norm(ours - ref) <= 2e-3 * torch.linalg.norm(ref)
+    assert torch.linalg.norm(full - ref) > 2e-3 * torch.linalg.norm(ref)
 
 
 def test_fused_4bit_pass_equals_the_tensor_path():

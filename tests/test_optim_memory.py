@@ -123,7 +123,7 @@ def test_hyperparameters_are_validated():
     w = [torch.nn.Parameter(torch.zeros(4, 4))]
     for name, bad in (("galore_adamw", {"rank": 0}), ("galore_adamw", {"proj_type": "x"}),
                       ("galore_adamw", {"svd": "qr"}), ("muon", {"lr": -1.0}),
-                      ("muon", {"momentum": 1.0})):  # fmt: skip
+                      ("muon", {"momentum": 1.0}), ("muon", {"ns_dtype": "float16"})):  # fmt: skip
         with pytest.raises(ValueError):
             optim.create(name, w, **bad)
 
