@@ -317,3 +317,33 @@ def test_8bit_moments_fused_and_tensor_paths_agree():
         b = _direction(tensor, grad.T.contiguous().T, group, step)  # not contiguous
         assert torch.linalg.norm(a - b) <= 1e-3 * torch.linalg.norm(b)
     assert fused["m_codes"].dtype == torch.uint8 and "exp_avg" not in fused
+
+
+def test_8bit_adam_threaded_fused_pass_agrees_with_the_tensor_path():
+    """A tensor above the threading threshold takes the fused pass split over two
+    workers; a non-contiguous gradient sends its twin through the tensor operations."""
+    import numba
+
+    from qworkbench.optim._adam8bit import _PARALLEL_MIN, adam8bit_update
+
+    group = {"lr": 1e-2, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.1,
+             "block": 256, "min_8bit_size": 4096}  # fmt: skip
+    g = torch.Generator().manual_seed(1)
+    rows = _PARALLEL_MIN // 256 + 3
+    fused_p = torch.randn(rows, 256, generator=g)
+    tensor_p = fused_p.clone()
+    fused, tensor = {}, {}
+    threads = numba.get_num_threads()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    try:
+        for _ in range(4):
+            grad = torch.randn(rows, 256, generator=g)
+            adam8bit_update(fused_p, grad, fused, group)
+            adam8bit_update(tensor_p, grad.T.contiguous().T, tensor, group)
+    finally:
+        numba.set_num_threads(threads)
+    assert "m_codes" in fused and fused["m_codes"].dtype == torch.uint8
+    moved = torch.linalg.norm(tensor_p - fused_p) / torch.linalg.norm(tensor_p)
+    assert moved <= 1e-5
+    same = (fused["m_codes"] == tensor["m_codes"].reshape(-1)).float().mean()
+    assert same >= 0.999

@@ -68,42 +68,69 @@ def _nearest_lookup(table, lookup, x, bits):
     return lo + np.int64(x - table[lo] > table[lo + 1] - x)
 
 
+def _abs_max(values, bits):
+    """max |values| through their float32 bit patterns (``bits`` is ``values`` viewed as
+    uint32): non-negative floats order like their bits, and an integer maximum
+    vectorises where a float one (NaN-aware in Numba) does not."""
+    top = np.uint32(0)
+    for j in range(values.shape[0]):
+        b = bits[j] & np.uint32(0x7FFFFFFF)
+        top = b if b > top else top
+    return top
+
+
 def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, m_lookup, v_lookup,
-                lr_m, b1, b2, bc2, eps, decay, block):  # fmt: skip
-    """Dequantize, update and requantize block by block in one pass (no temporaries)."""
+                lr_m, b1, b2, bc2, eps, decay, block, workers):  # fmt: skip
+    """Dequantize, update and requantize block by block in one pass (no temporaries):
+    per block a table-lookup loop, a vectorised update loop, integer maxima, a
+    vectorised normalisation and the nearest-code lookups. Every constant is float32
+    (a Python ``1 - b1`` would make the update float64 and scalar)."""
     n = p.shape[0]
     blocks = (n + block - 1) // block
-    for k in numba.prange(blocks):
-        start = k * block
-        stop = min(start + block, n)
+    c1 = np.float32(1.0) - b1
+    c2 = np.float32(1.0) - b2
+    floor = np.float32(1e-30)
+    for w in numba.prange(workers):
         m_local = np.empty(block, dtype=np.float32)
         v_local = np.empty(block, dtype=np.float32)
-        m_scale, v_scale = m_absmax[k], v_absmax[k]
-        m_max, v_max = np.float32(1e-30), np.float32(1e-30)
-        for i in range(start, stop):
-            m = m_map[m_codes[i]] * m_scale * b1 + (1 - b1) * g[i]
-            v = v_map[v_codes[i]] * v_scale * b2 + (1 - b2) * g[i] * g[i]
-            p[i] = p[i] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
-            m_local[i - start] = m
-            v_local[i - start] = v
-            m_max = max(m_max, abs(m))
-            v_max = max(v_max, v)
-        m_absmax[k] = m_max
-        v_absmax[k] = v_max
-        # normalized values in float32, read back as bits for the lookup
-        m_div, v_div = np.float32(m_max), np.float32(v_max)
-        for j in range(stop - start):
-            m_local[j] = m_local[j] / m_div
-            v_local[j] = v_local[j] / v_div
+        top = np.empty(2, dtype=np.uint32)
         m_bits, v_bits = m_local.view(np.uint32), v_local.view(np.uint32)
-        for i in range(start, stop):
-            j = i - start
-            m_codes[i] = _nearest_lookup(m_map, m_lookup, m_local[j], m_bits[j])
-            v_codes[i] = _nearest_lookup(v_map, v_lookup, v_local[j], v_bits[j])
+        for k in range(w * blocks // workers, (w + 1) * blocks // workers):
+            start = k * block
+            size = min(block, n - start)
+            m_scale, v_scale = m_absmax[k] * b1, v_absmax[k] * b2
+            for j in range(size):
+                m_local[j] = m_map[m_codes[start + j]]
+                v_local[j] = v_map[v_codes[start + j]]
+            pk = p[start : start + size]
+            gk = g[start : start + size]
+            mk = m_local[:size]
+            vk = v_local[:size]
+            for j in range(size):
+                gj = gk[j]
+                m = mk[j] * m_scale + c1 * gj
+                v = vk[j] * v_scale + c2 * gj * gj
+                pk[j] = pk[j] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
+                mk[j] = m
+                vk[j] = v
+            top[0] = _abs_max(mk, m_bits)
+            top[1] = _abs_max(vk, v_bits)
+            maxima = top.view(np.float32)
+            m_max = max(maxima[0], floor)
+            v_max = max(maxima[1], floor)
+            m_absmax[k] = m_max
+            v_absmax[k] = v_max
+            for j in range(size):  # normalized values, read back as bits for the lookup
+                mk[j] = mk[j] / m_max
+                vk[j] = vk[j] / v_max
+            for j in range(size):
+                m_codes[start + j] = _nearest_lookup(m_map, m_lookup, m_local[j], m_bits[j])
+                v_codes[start + j] = _nearest_lookup(v_map, v_lookup, v_local[j], v_bits[j])
 
 
 _nearest = numba.njit(inline="always", cache=True)(_nearest)
 _nearest_lookup = numba.njit(inline="always", cache=True)(_nearest_lookup)
+_abs_max = numba.njit(inline="always", cache=True)(_abs_max)
 # threads only pay off on large tensors: on small ones (GaLore's low-rank moments) the
 # OpenMP pool's start and spin-wait, beside torch's own pool, cost more than the pass
 # error_model="numpy": no zero-division branch in the loops (a zero block max cannot occur:
@@ -158,7 +185,9 @@ def _fused(p, grad, state, group, step) -> None:
         if state[key].dtype != torch.uint8:
             state[key] = state[key].to(torch.uint8)
     b1, b2 = group["betas"]
-    kernel = _fused_step_parallel if n >= _PARALLEL_MIN else _fused_step
+    kernel, workers = _fused_step, 1
+    if n >= _PARALLEL_MIN:
+        kernel, workers = _fused_step_parallel, numba.get_num_threads()
     kernel(
         p.data.view(-1).numpy(), grad.reshape(-1).numpy(),
         state["m_codes"].numpy(), state["v_codes"].numpy(),
@@ -167,7 +196,7 @@ def _fused(p, grad, state, group, step) -> None:
         code_lookup(True), code_lookup(False),
         np.float32(group["lr"] / (1 - b1**step)), np.float32(b1), np.float32(b2),
         np.float32(1 - b2**step), np.float32(group["eps"]),
-        np.float32(1 - group["lr"] * group["weight_decay"]), block,
+        np.float32(1 - group["lr"] * group["weight_decay"]), block, workers,
     )  # fmt: skip
 
 
