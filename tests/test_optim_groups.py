@@ -222,3 +222,17 @@ def test_fused_4bit_pass_equals_the_tensor_path():
         for key in ("m_codes", "v_codes"):
             assert torch.equal(fused[key], tensor[key]), (shape, key)
         torch.testing.assert_close(fused["v_rows"], tensor["v_rows"])
+
+
+def test_muon_newton_schulz_bfloat16_keeps_a_wide_spectrum_bounded():
+    """A 256 x 682 matrix with singular values from 1 to 1e-6 (gradients decay like
+    that): in bfloat16 the output's singular values stay below 1.25, as torch's do (the
+    Gram-side form, used in float32, pushed them to 3.9 in bfloat16)."""
+    g = torch.Generator().manual_seed(0)
+    u, _ = torch.linalg.qr(torch.randn(256, 256, generator=g))
+    v, _ = torch.linalg.qr(torch.randn(682, 256, generator=g))
+    d = (u * torch.logspace(0, -6, 256)) @ v.T
+    for dtype in (torch.bfloat16, torch.float32):
+        for matrix in (d, d.T):
+            top = torch.linalg.svdvals(optim.newton_schulz(matrix, dtype=dtype).float()).max()
+            assert top < 1.25, (dtype, tuple(matrix.shape), float(top))
