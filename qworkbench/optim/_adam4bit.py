@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import torch
 
+from qworkbench.optim._adam8bit import _abs_max
 from qworkbench.optim._apollo import _adam_update
 from qworkbench.optim._base import PerParameterOptimizer, adamw_step, check_common
 from qworkbench.optim._quant import dynamic_map, nearest_code, pack4, unpack4
@@ -145,7 +146,8 @@ def _nearest_count(mids, x):
 
 def _linear_code(x):
     """Nearest of the linear map's (q + 1) / 16 (ties to the lower), in closed form."""
-    return np.int32(min(max(np.ceil(np.float32(16) * x - np.float32(1.5)), 0), 15))
+    code = np.ceil(np.float32(16) * x - np.float32(1.5))
+    return np.int32(min(max(code, np.float32(0)), np.float32(15)))  # float32 throughout
 
 
 def _code(packed, i):
@@ -156,35 +158,59 @@ def _fused_step(p, g, m_codes, m_absmax, v_codes, rows, cols, new_rows, new_cols
                 m_mids, ncols, matrix, lr_m, b1, b2, bc2, eps, decay, block):  # fmt: skip
     n = p.shape[0]
     ob1, ob2 = np.float32(1) - b1, np.float32(1) - b2
-    cstride = 1 if matrix else 0  # a vector has one scale: row 0, column 0
     new_rows[:] = 0
     new_cols[:] = 0
     m_local = np.empty(block, dtype=np.float32)
+    v_local = np.empty(block, dtype=np.float32)
+    m_bits, v_bits = m_local.view(np.uint32), v_local.view(np.uint32)
+    top = np.empty(1, dtype=np.uint32)
     out = np.empty(max(block, ncols), dtype=np.uint8)
+    v_row = np.empty(max(block, ncols), dtype=np.float32)
     for k in range((n + block - 1) // block):
         start = k * block
         stop = min(start + block, n)
+        for j in range(stop - start):  # decode: table lookups and nibbles, scalar
+            e = start + j
+            m_local[j] = m_map[_code(m_codes, e)]
+            v_local[j] = np.float32(_code(v_codes, e) + 1) * np.float32(0.0625)
         m_scale = m_absmax[k]
-        m_max = np.float32(1e-30)
         i = start
         while i < stop:  # the block's runs within one row: the column index is linear
             r = i // ncols if matrix else 0
             c0 = (i - r * ncols) if matrix else 0
             size = min(stop - i, ncols - c0) if matrix else stop - i
-            row_scale, row_max = rows[r], new_rows[r]
-            for t in range(size):
-                e, c = i + t, (c0 + t) * cstride
-                gi = g[e]
-                m = b1 * m_map[_code(m_codes, e)] * m_scale + ob1 * gi
-                v_old = np.float32(_code(v_codes, e) + 1) * np.float32(0.0625)
-                v = b2 * v_old * min(row_scale, cols[c]) + ob2 * gi * gi
-                p[e] = p[e] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
-                m_local[e - start] = m
-                m_max = max(m_max, abs(m))
-                row_max = max(row_max, v)
-                new_cols[c] = max(new_cols[c], v)
-            new_rows[r] = row_max
+            row_scale = rows[r]
+            pk = p[i : i + size]
+            gk = g[i : i + size]
+            mk = m_local[i - start : i - start + size]
+            vk = v_local[i - start : i - start + size]
+            if matrix:  # vectorised: every value float32, per-column maxima elementwise
+                ck = cols[c0 : c0 + size]
+                nk = new_cols[c0 : c0 + size]
+                for t in range(size):
+                    gi = gk[t]
+                    m = b1 * mk[t] * m_scale + ob1 * gi
+                    v = b2 * vk[t] * min(row_scale, ck[t]) + ob2 * gi * gi
+                    pk[t] = pk[t] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
+                    mk[t] = m
+                    vk[t] = v
+                    nk[t] = max(nk[t], v)
+            else:
+                scale = min(row_scale, cols[0])
+                for t in range(size):
+                    gi = gk[t]
+                    m = b1 * mk[t] * m_scale + ob1 * gi
+                    v = b2 * vk[t] * scale + ob2 * gi * gi
+                    pk[t] = pk[t] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
+                    mk[t] = m
+                    vk[t] = v
+            top[0] = _abs_max(vk, v_bits[i - start : i - start + size])
+            new_rows[r] = max(new_rows[r], top.view(np.float32)[0])
+            if not matrix:
+                new_cols[0] = new_rows[0]
             i += size
+        top[0] = _abs_max(m_local[: stop - start], m_bits[: stop - start])
+        m_max = max(top.view(np.float32)[0], np.float32(1e-30))
         m_absmax[k] = m_max
         for j in range(stop - start):
             out[j] = _nearest_count(m_mids, m_local[j] / m_max)
@@ -199,13 +225,22 @@ def _fused_step(p, g, m_codes, m_absmax, v_codes, rows, cols, new_rows, new_cols
         count = ncols if matrix else n
         row_scale = rows[r]
         new_row = new_rows[r]
-        for c in range(count):
-            e = base + c
-            gi = g[e]
-            v_old = np.float32(_code(v_codes, e) + 1) * np.float32(0.0625)
-            v = b2 * v_old * min(row_scale, cols[c * cstride]) + ob2 * gi * gi
-            scale = max(min(new_row, new_cols[c * cstride]), np.float32(1e-30))
-            out[c] = _linear_code(v / scale)
+        for c in range(count):  # decode, scalar; then the update again, vectorised
+            v_row[c] = np.float32(_code(v_codes, base + c) + 1) * np.float32(0.0625)
+        gk = g[base : base + count]
+        if matrix:
+            for c in range(count):
+                gi = gk[c]
+                v = b2 * v_row[c] * min(row_scale, cols[c]) + ob2 * gi * gi
+                scale = max(min(new_row, new_cols[c]), np.float32(1e-30))
+                out[c] = _linear_code(v / scale)
+        else:
+            old_scale = min(row_scale, cols[0])
+            scale = max(min(new_row, new_cols[0]), np.float32(1e-30))
+            for c in range(count):
+                gi = gk[c]
+                v = b2 * v_row[c] * old_scale + ob2 * gi * gi
+                out[c] = _linear_code(v / scale)
         c = 0
         if base % 2:  # the high half of a byte whose low half is already new
             v_codes[base >> 1] = (v_codes[base >> 1] & 15) | (out[0] << 4)
