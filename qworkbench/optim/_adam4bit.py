@@ -163,7 +163,7 @@ def _fused_step(p, g, m_codes, m_absmax, v_codes, rows, cols, new_rows, new_cols
     m_local = np.empty(block, dtype=np.float32)
     v_local = np.empty(block, dtype=np.float32)
     m_bits, v_bits = m_local.view(np.uint32), v_local.view(np.uint32)
-    top = np.empty(1, dtype=np.uint32)
+    scratch = np.empty(1, dtype=np.uint32)
     out = np.empty(max(block, ncols), dtype=np.uint8)
     v_row = np.empty(max(block, ncols), dtype=np.float32)
     for k in range((n + block - 1) // block):
@@ -204,13 +204,13 @@ def _fused_step(p, g, m_codes, m_absmax, v_codes, rows, cols, new_rows, new_cols
                     pk[t] = pk[t] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
                     mk[t] = m
                     vk[t] = v
-            top[0] = _abs_max(vk, v_bits[i - start : i - start + size])
-            new_rows[r] = max(new_rows[r], top.view(np.float32)[0])
+            run_max = _abs_max(vk, v_bits[i - start : i - start + size], scratch)
+            new_rows[r] = max(new_rows[r], run_max)
             if not matrix:
                 new_cols[0] = new_rows[0]
             i += size
-        top[0] = _abs_max(m_local[: stop - start], m_bits[: stop - start])
-        m_max = max(top.view(np.float32)[0], np.float32(1e-30))
+        m_max = _abs_max(m_local[: stop - start], m_bits[: stop - start], scratch)
+        m_max = max(m_max, np.float32(1e-30))
         m_absmax[k] = m_max
         for j in range(stop - start):
             out[j] = _nearest_count(m_mids, m_local[j] / m_max)

@@ -68,15 +68,17 @@ def _nearest_lookup(table, lookup, x, bits):
     return lo + np.int64(x - table[lo] > table[lo + 1] - x)
 
 
-def _abs_max(values, bits):
-    """max |values| through their float32 bit patterns (``bits`` is ``values`` viewed as
-    uint32): non-negative floats order like their bits, and an integer maximum
-    vectorises where a float one (NaN-aware in Numba) does not."""
+def _abs_max(values, bits, scratch):
+    """max |values| as float32, found on their bit patterns (``bits`` is ``values``
+    viewed as uint32; ``scratch`` a 1-element uint32 array): non-negative floats order
+    like their bits, and an integer maximum vectorises where a float one (NaN-aware in
+    Numba) does not."""
     top = np.uint32(0)
     for j in range(values.shape[0]):
         b = bits[j] & np.uint32(0x7FFFFFFF)
         top = b if b > top else top
-    return top
+    scratch[0] = top
+    return scratch.view(np.float32)[0]
 
 
 def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, m_lookup, v_lookup,
@@ -93,7 +95,7 @@ def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, m_look
     for w in numba.prange(workers):
         m_local = np.empty(block, dtype=np.float32)
         v_local = np.empty(block, dtype=np.float32)
-        top = np.empty(2, dtype=np.uint32)
+        scratch = np.empty(1, dtype=np.uint32)
         m_bits, v_bits = m_local.view(np.uint32), v_local.view(np.uint32)
         for k in range(w * blocks // workers, (w + 1) * blocks // workers):
             start = k * block
@@ -113,11 +115,8 @@ def _fused_step(p, g, m_codes, v_codes, m_absmax, v_absmax, m_map, v_map, m_look
                 pk[j] = pk[j] * decay - lr_m * m / (np.sqrt(v / bc2) + eps)
                 mk[j] = m
                 vk[j] = v
-            top[0] = _abs_max(mk, m_bits)
-            top[1] = _abs_max(vk, v_bits)
-            maxima = top.view(np.float32)
-            m_max = max(maxima[0], floor)
-            v_max = max(maxima[1], floor)
+            m_max = max(_abs_max(mk, m_bits, scratch), floor)
+            v_max = max(_abs_max(vk, v_bits, scratch), floor)
             m_absmax[k] = m_max
             v_absmax[k] = v_max
             for j in range(size):  # normalized values, read back as bits for the lookup
@@ -135,8 +134,8 @@ _abs_max = numba.njit(inline="always", cache=True)(_abs_max)
 # threads only pay off on large tensors: on small ones (GaLore's low-rank moments) the
 # OpenMP pool's start and spin-wait, beside torch's own pool, cost more than the pass
 # error_model="numpy": no zero-division branch in the loops (a zero block max cannot occur:
-# the maxima start at 1e-30); the fast-math flags let the block-maximum loop vectorize
-# (no reciprocal or approximate functions: the divisions stay exact)
+# the maxima are floored at 1e-30); the fast-math flags let the update and normalisation
+# loops vectorize (no reciprocal or approximate functions: the divisions stay exact)
 _FAST = {"nnan", "ninf", "nsz", "contract", "reassoc"}
 _fused_step_parallel = numba.njit(parallel=True, cache=True, error_model="numpy",
                                   fastmath=_FAST)(_fused_step)  # fmt: skip
