@@ -323,6 +323,19 @@ def _lowest_bit(x):
     return t
 
 
+@njit(inline="always")
+def _z_sum(v, z, start, stop):
+    """sum_j (-1)^{|z & j|} |v[j]|^2 over [start, stop). The loop indexes a slice from
+    0: indexing ``v`` by ``j`` from a runtime start leaves Numba's negative-index
+    wraparound in the loop, which stops LLVM vectorising it (5.7x slower here)."""
+    sr = 0.0
+    w = v[start:stop]
+    for i in range(w.shape[0]):
+        h = w[i]
+        sr += (1.0 - 2.0 * _parity(z & (start + i))) * (h.real * h.real + h.imag * h.imag)
+    return sr
+
+
 @njit(**_REDUCE_OPTS)
 def pauli_expvals(state, xs, zs, coeffs):
     """sum_k coeffs[k] <psi|P_k|psi> per state, with coeffs[k] already times i^{|x&z|}.
@@ -349,11 +362,7 @@ def pauli_expvals(state, xs, zs, coeffs):
             x = xs[k]
             z = zs[k]
             if x == 0:
-                sr = 0.0
-                for j in range(2 * start, 2 * stop):
-                    h = v[j]
-                    sr += (1.0 - 2.0 * _parity(z & j)) * (h.real * h.real + h.imag * h.imag)
-                acc += coeffs[k] * sr
+                acc += coeffs[k] * _z_sum(v, z, 2 * start, 2 * stop)
                 continue
             t = _lowest_bit(x)
             imaginary = _parity(z & x)  # e = -1: the pair sums to 2i Im(conj(a) h)
@@ -392,14 +401,21 @@ def grouped_expvals(state, gxs, diagonals):
         si = 0.0
         for g in range(groups):
             x = gxs[g]
-            d = diagonals[g]
-            for j in range(start, stop):
-                a = v[j ^ x]
-                h = v[j]
+            # chunks are aligned powers of two: j ^ x lies in the chunk at start ^ (x's
+            # high bits), at offset i ^ (x's low bits); slices indexed from 0 vectorise
+            # (see _z_sum)
+            low = x & (_RCHUNK - 1)
+            other = start ^ (x - low)
+            vs = v[start:stop]
+            ps = v[other : other + (stop - start)]
+            ds = diagonals[g, start:stop]
+            for i in range(stop - start):
+                a = ps[i ^ low]
+                h = vs[i]
                 pr = a.real * h.real + a.imag * h.imag
                 pi = a.real * h.imag - a.imag * h.real
-                sr += d[j].real * pr - d[j].imag * pi
-                si += d[j].real * pi + d[j].imag * pr
+                sr += ds[i].real * pr - ds[i].imag * pi
+                si += ds[i].real * pi + ds[i].imag * pr
         partial[b, c] = sr + 1j * si
     return partial.sum(axis=1)
 

@@ -25,9 +25,13 @@ from numba import njit, prange
 from simulators._cpu import _OPTS, _insert_zero, _serial
 from simulators._simd import LANES, vec1, vec1_lane, vec2, vec2_lane, vec2_lanes
 
-__all__ = ["run_block", "run_block_serial", "MAX_BLOCK_GATE_QUBITS"]
+__all__ = [
+    "run_block", "run_block_serial", "MAX_BLOCK_GATE_QUBITS", "KIND_COMPLEX", "KIND_REAL",
+    "KIND_PHASE", "product_phase", "product_phase_serial",
+]  # fmt: skip
 
 MAX_BLOCK_GATE_QUBITS = 5
+KIND_COMPLEX, KIND_REAL, KIND_PHASE = 0, 1, 2  # run_block's gate kinds
 _TILE = 64  # group bases per tile of the k-qubit loop (its scratch stays in L1)
 _FAST = {**_OPTS, "fastmath": True}  # contractions into FMAs; no reductions reordered
 
@@ -196,10 +200,9 @@ def _tuple16(m):
 
 
 @njit(inline="always")
-def _simd1(re, im, p, mr, mi):
-    """2x2 on local qubit ``p`` in 16-lane steps (``re.shape[0] >= 16``)."""
-    cr = _tuple4(mr)
-    ci = _tuple4(mi)
+def _simd1(re, im, p, cr, ci):
+    """2x2 (tuples ``cr``, ``ci``; ``ci = ()`` for a real matrix) on local qubit ``p`` in
+    16-lane steps (``re.shape[0] >= 16``)."""
     if p >= 4:
         s = 1 << p
         for b in range(re.shape[0] >> 5):
@@ -217,6 +220,27 @@ def _simd1(re, im, p, mr, mi):
 
 
 @njit(inline="always")
+def _phase1(re, im, p, mr, mi):
+    """diag(1, w) (``mr + i mi``, row-major) on local qubit ``p`` (a phase step of
+    ``_phase_frames``): only the amplitudes with bit p set are read and written. Needs
+    ``re.shape[0] >= 16``."""
+    if p >= 5:
+        wr = mr[3]
+        wi = mi[3]
+        s = 1 << p
+        for g in range(re.shape[0] >> (p + 1)):
+            r1 = re[(2 * g + 1) * s : (2 * g + 2) * s]
+            i1 = im[(2 * g + 1) * s : (2 * g + 2) * s]
+            for j in range(s):
+                a = r1[j]
+                b = i1[j]
+                r1[j] = wr * a - wi * b
+                i1[j] = wr * b + wi * a
+    else:  # a lane bit (or bit 4, whose runs are one vector): the dense 16-lane kernel
+        _simd1(re, im, p, _tuple4(mr), _tuple4(mi))
+
+
+@njit(inline="always")
 def _simd2_lane(re, im, p1, cr, ci, P0):
     """4x4 with the lower qubit on lane bit ``P0`` (a literal) and the upper at ``p1``."""
     s1 = 1 << p1
@@ -225,10 +249,8 @@ def _simd2_lane(re, im, p1, cr, ci, P0):
 
 
 @njit(inline="always")
-def _simd2(re, im, p0, p1, mr, mi):
-    """4x4 on local qubits p0 < p1 in 16-lane steps (``re.shape[0] >= 16``)."""
-    cr = _tuple16(mr)
-    ci = _tuple16(mi)
+def _simd2(re, im, p0, p1, cr, ci):
+    """4x4 (tuples as in ``_simd1``) on local qubits p0 < p1 in 16-lane steps."""
     if p0 >= 4:
         s0 = 1 << p0
         s1 = 1 << p1
@@ -260,10 +282,38 @@ def _simd2(re, im, p0, p1, mr, mi):
                 vec2_lanes(re, im, x, cr, ci, 2, 3)
 
 
+@njit(inline="always")
+def _kinds(widths, starts, mats_re, mats_im):
+    """Per gate: ``KIND_PHASE`` for diag(1, w) on one qubit, ``KIND_REAL`` for a matrix
+    whose imaginary part is zero, else ``KIND_COMPLEX`` (in every row of the mats)."""
+    kinds = np.zeros(widths.shape[0], dtype=np.uint8)
+    for g in range(widths.shape[0]):
+        d = 1 << widths[g]
+        st = starts[g]
+        real = True
+        phase = d == 2
+        for r in range(mats_re.shape[0]):
+            for i in range(d * d):
+                if mats_im[r, st + i] != 0:
+                    real = False
+            if phase:
+                ok = mats_re[r, st] == 1 and mats_im[r, st] == 0
+                for i in (1, 2):
+                    ok = ok and mats_re[r, st + i] == 0 and mats_im[r, st + i] == 0
+                phase = ok
+        if phase:
+            kinds[g] = KIND_PHASE
+        elif real:
+            kinds[g] = KIND_REAL
+    return kinds
+
+
 @njit(**_FAST)
 def run_block(state, low, high, widths, positions, starts, mats_re, mats_im, workers):
     """Gates ``g`` (width ``widths[g]``, sorted local qubits ``positions[g]``, row-major
     matrix at ``mats_*[:, starts[g]:]``) on every chunk of ``state`` in one pass.
+    Each gate runs by its kind (``_kinds``): a real matrix skips the imaginary part, a
+    1-qubit phase ``diag(1, w)`` touches half the amplitudes.
 
     Local qubit ``p`` is global qubit ``p`` below ``low`` and ``high[p - low]`` above
     (``high`` ascending).
@@ -279,6 +329,7 @@ def run_block(state, low, high, widths, positions, starts, mats_re, mats_im, wor
     total = batch * chunks
     workers = max(1, min(workers, total))
     simd = size >= LANES
+    kinds = _kinds(widths, starts, mats_re, mats_im)
     for w in prange(workers):
         re = np.empty(size, dtype=mats_re.dtype)
         im = np.empty(size, dtype=mats_re.dtype)
@@ -296,10 +347,16 @@ def run_block(state, low, high, widths, positions, starts, mats_re, mats_im, wor
                 k = widths[g]
                 mr = mr_all[starts[g] :]
                 mi = mi_all[starts[g] :]
-                if k == 1 and simd:
-                    _simd1(re, im, positions[g, 0], mr, mi)
+                if kinds[g] == KIND_PHASE and simd:
+                    _phase1(re, im, positions[g, 0], mr, mi)
+                elif k == 1 and simd and kinds[g] == KIND_REAL:
+                    _simd1(re, im, positions[g, 0], _tuple4(mr), ())
+                elif k == 1 and simd:
+                    _simd1(re, im, positions[g, 0], _tuple4(mr), _tuple4(mi))
+                elif k == 2 and simd and kinds[g] == KIND_REAL:
+                    _simd2(re, im, positions[g, 0], positions[g, 1], _tuple16(mr), ())
                 elif k == 2 and simd:
-                    _simd2(re, im, positions[g, 0], positions[g, 1], mr, mi)
+                    _simd2(re, im, positions[g, 0], positions[g, 1], _tuple16(mr), _tuple16(mi))
                 elif k == 1:
                     _gate1(re, im, positions[g, 0], mr, mi)
                 elif k == 2:
@@ -310,3 +367,21 @@ def run_block(state, low, high, widths, positions, starts, mats_re, mats_im, wor
 
 
 run_block_serial = _serial(run_block, _FAST)
+
+
+@njit(**_OPTS)
+def product_phase(state, lo, hi, low):
+    """Each amplitude x of each state times ``lo[x & (2**low - 1)] * hi[x >> low]`` (the
+    frame left by ``simulators._phase_frames``): one pass."""
+    batch, dim = state.shape
+    runs = dim >> low
+    for i in prange(batch * runs):
+        b = i // runs
+        h = i - b * runs
+        row = state[b, h << low : (h + 1) << low]
+        c = hi[h]
+        for x in range(1 << low):
+            row[x] = row[x] * (lo[x] * c)
+
+
+product_phase_serial = _serial(product_phase, _OPTS)

@@ -37,6 +37,10 @@ class CpuKernels:
     name = "cpu"
     xp = np
     grouped_max_entries = 1 << 21  # diagonals of at most 32 MiB
+    # states (the whole batch) of at least this many amplitudes run plans in phase frames
+    # (``simulators._phase_frames``: more real matrices, half the multiply-adds each);
+    # below it the frames' NumPy work per gate costs more than it saves
+    real_frames_from = 1 << 16
 
     def __init__(self):
         from simulators import _cpu
@@ -123,30 +127,46 @@ class CpuKernels:
         local = {q: q for q in range(low)}
         local.update({q: low + j for j, q in enumerate(high)})
         real = state.real.dtype
+        count = len(mats)
         batch_m = max(len(m) for m in mats)
-        ops = []  # (width, sorted local positions, matrix on them in that order)
-        for qs, m in zip(qubits, mats):
-            here = [local[q] for q in qs]
-            order = np.argsort(here)
-            ops.append((len(qs), sorted(here), sorted_matrix(order, np.asarray(m))))
-        widths = np.empty(len(ops), dtype=np.int64)
-        positions = np.zeros((len(ops), _cpu_blocked.MAX_BLOCK_GATE_QUBITS), np.int64)
-        starts = np.zeros(len(ops), dtype=np.int64)
+        widths = np.empty(count, dtype=np.int64)
+        positions = np.zeros((count, _cpu_blocked.MAX_BLOCK_GATE_QUBITS), np.int64)
         flat = []
-        start = 0
-        for g, (k, where, m) in enumerate(ops):
-            widths[g] = k
-            positions[g, :k] = where
-            starts[g] = start
-            start += m.shape[1] * m.shape[2]
-            flat.append(np.broadcast_to(m.reshape(len(m), -1), (batch_m, m.shape[1] ** 2)))
-        flat = np.concatenate(flat, axis=1)
+        for g, (qs, m) in enumerate(zip(qubits, mats)):
+            here = [local[q] for q in qs]
+            m = np.asarray(m)
+            if any(here[j] > here[j + 1] for j in range(len(here) - 1)):
+                m = sorted_matrix(np.argsort(here), m)
+                here.sort()
+            widths[g] = len(here)
+            positions[g, : len(here)] = here
+            flat.append(m.reshape(len(m), -1))
+        starts = np.zeros(count, dtype=np.int64)
+        np.cumsum(1 << (2 * widths[:-1]), out=starts[1:])
+        if batch_m == 1:
+            flat = np.concatenate(flat, axis=1)
+        else:
+            flat = np.concatenate([np.broadcast_to(f, (batch_m, f.shape[1])) for f in flat], 1)
         kernel, workers = _cpu_blocked.run_block_serial, 1
         if state.size >= self._serial_below:
             kernel, workers = _cpu_blocked.run_block, numba.get_num_threads()
         kernel(state, low, np.asarray(high, dtype=np.int64), widths, positions, starts,
                np.ascontiguousarray(flat.real, real), np.ascontiguousarray(flat.imag, real),
                workers)  # fmt: skip
+
+    def apply_product_phase(self, state, glob: complex, phases) -> None:
+        """Multiply amplitude x by ``glob * prod_q phases[q]^{x_q}`` (the frame a plan run
+        in phase frames ends in, ``simulators._phase_frames``)."""
+        from simulators import _cpu_blocked
+        from simulators._phase_frames import product_phase
+
+        n = len(phases)
+        low = min(n, 10)
+        lo, hi = product_phase(n, glob, phases, low)
+        kernel = _cpu_blocked.product_phase_serial
+        if state.size >= self._serial_below:
+            kernel = _cpu_blocked.product_phase
+        kernel(state, lo.astype(state.dtype), hi.astype(state.dtype), low)
 
     def prefers_pauli_basis(self, num_qubits: int, batch: int) -> bool:
         """Up to 10 qubits, or a batch that fills every thread (one matrix per thread)."""

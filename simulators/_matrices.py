@@ -23,14 +23,25 @@ def is_diagonal_gate(name: str) -> bool:
 @functools.lru_cache(maxsize=64)
 def _spectrum(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Distinct eigenvalues g of a one-parameter gate's generator and the flattened
-    projectors onto their eigenspaces, so U(theta) = sum_g exp(-i theta g) P_g exactly."""
+    projectors onto their eigenspaces, so U(theta) = sum_g exp(-i theta g) P_g exactly.
+
+    The projectors' real and imaginary parts are snapped to the nearest multiple of 1/4
+    where eigh's rounding left them within 1e-12 of one (every Pauli generator's
+    projectors are such), so RY comes out exactly real and RX's entries exactly real or
+    imaginary: the CPU kernels skip the zero parts (``simulators._cpu_blocked``)."""
     values, vectors = np.linalg.eigh(GATES[name].generator)
     distinct = np.unique(np.round(values, 12))
     projectors = []
     for g in distinct:
         cols = vectors[:, np.isclose(values, g, atol=1e-9)]
         projectors.append((cols @ cols.conj().T).ravel())
-    return distinct, np.array(projectors)
+    projectors = np.array(projectors)
+    return distinct, _snap_quarters(projectors.real) + 1j * _snap_quarters(projectors.imag)
+
+
+def _snap_quarters(x: np.ndarray) -> np.ndarray:
+    nearest = np.round(4 * x) / 4
+    return np.where(np.abs(x - nearest) < 1e-12, nearest, x)
 
 
 def batched_matrix(name: str, angles: np.ndarray) -> np.ndarray:

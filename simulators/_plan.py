@@ -22,6 +22,7 @@ from simulators._matrices import (
     embed_diagonal,
     is_diagonal_gate,
 )
+from simulators._phase_frames import real_frames
 from simulators.fusion import cache_blocks, fuse_gates
 
 __all__ = [
@@ -348,10 +349,28 @@ def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, 
         for step in plan.steps:
             apply_step(kernels, state, step, step.operand(params), dtype)
         return state
-    for block in plan.cache_blocks(chunk):
-        steps = [plan.steps[i] for i in block.steps]
-        mats = [dense_operand(step, params) for step in steps]
-        kernels.run_block(state, block.low, block.high, [s.qubits for s in steps], mats)
+    blocks = plan.cache_blocks(chunk)
+    mats = [dense_operand(plan.steps[i], params) for block in blocks for i in block.steps]
+    qubits = [plan.steps[i].qubits for block in blocks for i in block.steps]
+    frames_from = getattr(kernels, "real_frames_from", None)
+    if frames_from is not None and state.size >= frames_from and all(len(m) == 1 for m in mats):
+        # the same product, most of it real, with phase steps (``_phase_frames``)
+        steps, counts, final = real_frames(qubits, mats, plan.num_qubits)
+        qubits = [q for q, _ in steps]
+        mats = [m for _, m in steps]
+        ends = np.cumsum(counts)
+    else:
+        ends = np.arange(1, len(mats) + 1)
+        final = None
+    at = 0
+    done = 0
+    for block in blocks:
+        done += len(block.steps)
+        end = int(ends[done - 1]) if done else 0
+        kernels.run_block(state, block.low, block.high, qubits[at:end], mats[at:end])
+        at = end
+    if final is not None:
+        kernels.apply_product_phase(state, *final)
     return state
 
 

@@ -36,10 +36,14 @@ class _Stepwise(CpuKernels):
         return 0  # the per-gate kernels: the twin the blocked engine must match
 
 
-def _random_unitaries(rng, k: int, batch: int = 1) -> np.ndarray:
-    a = rng.normal(size=(batch, 2**k, 2**k)) + 1j * rng.normal(size=(batch, 2**k, 2**k))
+def _random_unitaries(rng, k: int, batch: int = 1, real: bool = False) -> np.ndarray:
+    """Haar-ish unitaries; ``real``: orthogonal ones (a complex array with zero imaginary
+    part), which take the kernels' real-matrix path."""
+    a = rng.normal(size=(batch, 2**k, 2**k))
+    if not real:
+        a = a + 1j * rng.normal(size=(batch, 2**k, 2**k))
     q, _ = np.linalg.qr(a)
-    return q
+    return q.astype(complex)
 
 
 def _random_state(rng, n: int, batch: int, dtype) -> np.ndarray:
@@ -49,14 +53,21 @@ def _random_state(rng, n: int, batch: int, dtype) -> np.ndarray:
 
 def _check_run_block(n: int, precision: str, chunk: int, threaded: bool, seed: int) -> None:
     """Random dense gates of widths 1-5 through cache_blocks + run_block, against
-    apply_matrix gate by gate."""
+    apply_matrix gate by gate: complex and real (orthogonal) matrices, shared or one
+    per state, and batches whose first matrix is real and second is not (which must
+    not take the real path)."""
     rng = np.random.default_rng(seed)
     dtype = DTYPES[precision]
     gates = []
-    for _ in range(12):
+    for g in range(12):
         k = int(rng.integers(1, min(5, n) + 1))
         qubits = tuple(int(q) for q in rng.choice(n, size=k, replace=False))
-        gates.append((qubits, _random_unitaries(rng, k, batch=int(rng.choice([1, 2])))))
+        kind = g % 3
+        if kind == 2:  # mixed batch: real, then complex
+            mats = np.concatenate([_random_unitaries(rng, k, real=True), _random_unitaries(rng, k)])
+        else:
+            mats = _random_unitaries(rng, k, batch=int(rng.choice([1, 2])), real=kind == 1)
+        gates.append((qubits, mats))
     start = _random_state(rng, n, 2, dtype)
     expected = start.copy()
     reference = CpuKernels()
@@ -189,41 +200,47 @@ def test_simd_gates_on_every_position_match_qiskit(precision):
     cases += [(a, b) for a in range(n) for b in range(n) if a != b]
     kernels = _Kernels(n, threaded=False)
     for qubits in cases:
-        u = _random_unitaries(rng, len(qubits))
-        state = start.copy()
-        kernels.run_block(state, n, (), [qubits], [u])
-        # our matrix bit j is qubits[j]: qiskit's Operator on qargs in that order
-        expected = Statevector(start[0].astype(complex)).evolve(Operator(u[0]), list(qubits))
-        np.testing.assert_allclose(
-            state[0], expected.data, atol=TOL[precision], err_msg=str(qubits)
-        )
+        for real in (False, True):  # complex and real (orthogonal) matrices
+            u = _random_unitaries(rng, len(qubits), real=real)
+            state = start.copy()
+            kernels.run_block(state, n, (), [qubits], [u])
+            # our matrix bit j is qubits[j]: qiskit's Operator on qargs in that order
+            evolved = Statevector(start[0].astype(complex)).evolve(Operator(u[0]), list(qubits))
+            np.testing.assert_allclose(
+                state[0], evolved.data, atol=TOL[precision], err_msg=f"{qubits} real={real}"
+            )
 
 
 @pytest.mark.slow
 def test_blocked_inner_loops_vectorise():
     """The 1- and 2-qubit kernels compile to packed FMAs on 16-lane vectors (``zmm``, or
     pairs of ``ymm`` without AVX-512) for float32 and float64, in their row and lane
-    cases (compiled here without the disk cache, which hides the asm)."""
+    cases, complex and real matrices (compiled here without the disk cache, which hides
+    the asm)."""
     import re
 
     from numba import njit
 
     from simulators import _cpu_blocked
 
-    def apply(re_, im_, mr, mi):
-        _cpu_blocked._simd2(re_, im_, 4, 7, mr, mi)  # rows
-        _cpu_blocked._simd2(re_, im_, 1, 7, mr, mi)  # lane and row
-        _cpu_blocked._simd2(re_, im_, 0, 3, mr, mi)  # lanes
-        _cpu_blocked._simd1(re_, im_, 5, mr, mi)
-        _cpu_blocked._simd1(re_, im_, 2, mr, mi)
+    def apply(re_, im_, cr, ci, cr4, ci4):
+        _cpu_blocked._simd2(re_, im_, 4, 7, cr, ci)  # rows
+        _cpu_blocked._simd2(re_, im_, 1, 7, cr, ci)  # lane and row
+        _cpu_blocked._simd2(re_, im_, 0, 3, cr, ci)  # lanes
+        _cpu_blocked._simd1(re_, im_, 5, cr4, ci4)
+        _cpu_blocked._simd1(re_, im_, 2, cr4, ci4)
 
     kernel = njit(fastmath=True, cache=False)(apply)
     for real in (np.float32, np.float64):
         buf = np.zeros(1 << 10, real)
-        kernel(buf, buf.copy(), np.ones(16, real), np.zeros(16, real))
+        c16 = tuple(real(v) for v in range(16))
+        kernel(buf, buf.copy(), c16, c16, c16[:4], c16[:4])
+        kernel(buf, buf.copy(), c16, (), c16[:4], ())
     for sig, asm in kernel.inspect_asm().items():
         packed = re.findall(r"vfmadd\w+\s+[^\n]*%[yz]mm", asm)
-        assert len(packed) >= 64, (sig, len(packed))
+        # a real matrix has half the FMAs of a complex one
+        least = 32 if len(sig[3]) == 0 else 64
+        assert len(packed) >= least, (sig, len(packed))
 
 
 @pytest.mark.gpu
