@@ -236,8 +236,8 @@ def _phase1(re, im, p, mr, mi):
                 b = i1[j]
                 r1[j] = wr * a - wi * b
                 i1[j] = wr * b + wi * a
-    else:  # a lane bit (or bit 4, whose runs are one vector): the dense 16-lane kernel
-        _simd1(re, im, p, _tuple4(mr), _tuple4(mi))
+    else:  # a lane bit (or bit 4, whose runs are one vector): the 16-lane kernel
+        _simd1(re, im, p, (mr[0], mr[3]), (mi[0], mi[3]))  # on the diagonal
 
 
 @njit(inline="always")

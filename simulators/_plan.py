@@ -340,8 +340,12 @@ def fold_gradient(grads: np.ndarray, values: np.ndarray, parameters) -> np.ndarr
 
 
 # -- running a plan -------------------------------------------------------------------------
-def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, state=None):
-    """Apply every step of ``plan`` to ``state`` (default |0...0>), in place."""
+def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, state=None,
+             phases: bool = True):  # fmt: skip
+    """Apply every step of ``plan`` to ``state`` (default |0...0>), in place.
+    ``phases=False``: the caller reads only |amplitude|^2 (probabilities, diagonal
+    observables), so a diagonal phase on the result may be left out (the phase frame's
+    final pass, ``simulators._phase_frames``)."""
     if state is None:
         state = kernels.zero_state(batch, plan.num_qubits, dtype)
     chunk = kernels.block_qubits(plan.num_qubits, dtype)
@@ -369,7 +373,7 @@ def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, 
         end = int(ends[done - 1]) if done else 0
         kernels.run_block(state, block.low, block.high, qubits[at:end], mats[at:end])
         at = end
-    if final is not None:
+    if final is not None and phases:
         kernels.apply_product_phase(state, *final)
     return state
 

@@ -75,8 +75,10 @@ def _emit(context, builder, sig, args, rows: list, lanes: list[int | None]):
         )
     loaded = [(builder.load(pr, align=align), builder.load(pi, align=align)) for pr, pi in pointers]
     real = len(sig.args[4 + n_offsets]) == 0  # ci = (): a real matrix, half the FMAs
-    coef_r = [builder.extract_value(cr_arg, i) for i in range(d * d)]
-    coef_i = None if real else [builder.extract_value(ci_arg, i) for i in range(d * d)]
+    diagonal = len(sig.args[3 + n_offsets]) == d  # cr, ci: the diagonal only
+    entries = d if diagonal else d * d
+    coef_r = [builder.extract_value(cr_arg, i) for i in range(entries)]
+    coef_i = None if real else [builder.extract_value(ci_arg, i) for i in range(entries)]
 
     def gate_index(r: int, lane: int) -> int:
         a = 0
@@ -116,11 +118,13 @@ def _emit(context, builder, sig, args, rows: list, lanes: list[int | None]):
         acc = None
         for src in range(len(pointers)):
             for flip in flips:
+                if diagonal and (src != r or flip):
+                    continue  # a diagonal matrix maps each amplitude to itself
                 cols = []
                 for lane in range(LANES):
                     a = gate_index(r, lane)
                     c = gate_index(src, lane ^ flip)
-                    cols.append(a * d + c)
+                    cols.append(a if diagonal else a * d + c)
                 cr = lane_vector([coef_r[i] for i in cols])
                 ar, ai = shuffle(src, flip)
                 pr, pi = _fast(builder.fmul(cr, ar)), _fast(builder.fmul(cr, ai))
@@ -160,7 +164,9 @@ def _sig(re, im, n_offsets, cr, ci, *literals):
 def vec1(typingctx, re, im, x, s, cr, ci):
     """2x2 (cr + i ci, row-major tuples) on the vectors at x and x + s (s >= 16).
     ``ci = ()`` marks a real matrix: then each term is 2 FMAs (real coefficient times
-    the real and imaginary parts) instead of 4, in every intrinsic here."""
+    the real and imaginary parts) instead of 4, in every intrinsic here; ``cr``, ``ci``
+    of length 2 (4 for the 4x4 intrinsics) give a diagonal matrix's diagonal, and the
+    step is one term per amplitude with no shuffles."""
 
     def codegen(context, builder, sig, args):
         return _emit(context, builder, sig, args, [3], [None])

@@ -121,7 +121,7 @@ def test_product_phase_kernel_matches_a_diagonal(n, dtype):
 @pytest.mark.parametrize("precision", ["double", "single"])
 def test_simulator_in_frames_matches_qiskit(precision):
     """17 qubits (over the frames threshold): the layered rotations and a random circuit
-    of every gate, statevector and <Z_0 Z_5>, against qiskit."""
+    of every gate: statevector, probabilities and <Z_16 Z_4>, <X_16 Y_4> against qiskit."""
     from qworkbench import PauliSum
 
     n = 17
@@ -131,6 +131,13 @@ def test_simulator_in_frames_matches_qiskit(precision):
     for circuit in (layered_circuit(n, 6, 3), random_circuit(n, 60, np.random.default_rng(8))):
         expected = Statevector(circuit.to_qiskit())
         np.testing.assert_allclose(sim.statevector(circuit), expected.data, atol=tol)
-        obs = PauliSum.from_list([("Z" + "I" * 11 + "Z" + "I" * 4, 1.0)])
-        want = expected.expectation_value(obs.to_qiskit()).real
-        assert abs(sim.expval(circuit, obs) - want) < tol * 100
+        # diagonal observables and probabilities skip the frame's final phase pass (they
+        # read |amplitude|^2 only); an X/Y term needs it
+        for terms in (
+            [("Z" + "I" * 11 + "Z" + "I" * 4, 1.0)],
+            [("X" + "I" * 11 + "Y" + "I" * 4, 1.0)],
+        ):
+            obs = PauliSum.from_list(terms)
+            want = expected.expectation_value(obs.to_qiskit()).real
+            assert abs(sim.expval(circuit, obs) - want) < tol * 100, terms
+        np.testing.assert_allclose(sim.probabilities(circuit), expected.probabilities(), atol=tol)
