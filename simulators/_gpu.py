@@ -183,6 +183,8 @@ class GpuKernels:
     # the mask kernel (``pauli_terms``, one pass) stays the path here: the generic grouped
     # form has not been timed against it on a GPU
     grouped_max_entries = 0
+    # phase frames halve the CPU kernels' multiply-adds; GPU passes are memory-bound
+    real_frames_from = None
 
     def _fn(self, state, name: str):
         real = "double" if state.dtype == cp.complex128 else "float"
@@ -307,6 +309,18 @@ class GpuKernels:
     def run_block(self, state, low, high, qubits, mats) -> None:
         for qs, m in zip(qubits, mats):
             self.apply_matrix(state, tuple(qs), self.asarray(m, state.dtype))
+
+    def apply_product_phase(self, state, glob, phases) -> None:
+        """Never called while ``real_frames_from`` is None; here for the interface."""
+        from simulators._phase_frames import product_phase
+
+        n = len(phases)
+        low = min(n, 10)
+        lo, hi = product_phase(n, glob, phases, low)
+        view = state.reshape(len(state), -1, 1 << low)
+        view *= (
+            cp.asarray(hi, state.dtype)[None, :, None] * cp.asarray(lo, state.dtype)[None, None, :]
+        )
 
     def prefers_pauli_basis(self, num_qubits: int, batch: int) -> bool:
         """Never yet: the superoperator path runs on the RawKernels above, the Pauli basis

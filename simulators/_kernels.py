@@ -26,6 +26,9 @@ class Kernels(Protocol):
     xp: Any  # the array namespace of the states (numpy or cupy)
     # diagonal entries up to which ``grouped_expvals`` beats ``pauli_expvals`` (0: never)
     grouped_max_entries: int
+    # states (the whole batch) of at least this many amplitudes run plans in phase
+    # frames (``simulators._phase_frames``); None: never (the device gains nothing)
+    real_frames_from: int | None
 
     # -- memory -------------------------------------------------------------------------
     def free_bytes(self) -> int:
@@ -80,6 +83,11 @@ class Kernels(Protocol):
         """Dense matrices ``mats[g]`` ((batch_m, 2**k, 2**k)) on ``qubits[g]``, in order,
         in one pass: each chunk of the state (index bits below ``low`` and the ascending
         ``high`` qubits) goes through every gate before the next chunk is read."""
+        ...
+
+    def apply_product_phase(self, state, glob: complex, phases) -> None:
+        """Multiply amplitude x by ``glob * prod_q phases[q]^{x_q}``, in place (the frame
+        a plan run in phase frames ends in)."""
         ...
 
     # -- density matrices in the Pauli basis ----------------------------------------------

@@ -356,7 +356,7 @@ def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, 
     blocks = plan.cache_blocks(chunk)
     mats = [dense_operand(plan.steps[i], params) for block in blocks for i in block.steps]
     qubits = [plan.steps[i].qubits for block in blocks for i in block.steps]
-    frames_from = getattr(kernels, "real_frames_from", None)
+    frames_from = kernels.real_frames_from
     if frames_from is not None and state.size >= frames_from and all(len(m) == 1 for m in mats):
         # the same product, most of it real, with phase steps (``_phase_frames``)
         steps, counts, final = real_frames(qubits, mats, plan.num_qubits)
