@@ -311,8 +311,19 @@ def swap_pairs(state, lo, hi, set_mask, flip_a, flip_b):
 _RCHUNK = 1 << 12  # amplitudes per partial sum of the reductions
 
 
-# reductions may reassociate their sums (fastmath) so LLVM can vectorise them
+# reductions may reassociate their sums (fastmath) so LLVM can vectorise them. A
+# fast-math kernel must not multiply, divide or take abs() of complex numbers: Numba
+# compiles those as internal functions cached per signature and shared by every serial
+# kernel, so the first kernel compiled in a process would decide whether the others'
+# complex products get fast-math flags (a 1-ulp difference between the serial and
+# threaded twins, depending on compile order). They spell complex products out in reals.
 _REDUCE_OPTS = {**_OPTS, "fastmath": True}
+
+
+@njit(inline="always")
+def _scaled(c, t):
+    """complex ``c`` times real ``t`` without a complex multiply (see _REDUCE_OPTS)."""
+    return complex(c.real * t, c.imag * t)
 
 
 @njit(inline="always")
@@ -362,7 +373,7 @@ def pauli_expvals(state, xs, zs, coeffs):
             x = xs[k]
             z = zs[k]
             if x == 0:
-                acc += coeffs[k] * _z_sum(v, z, 2 * start, 2 * stop)
+                acc += _scaled(coeffs[k], _z_sum(v, z, 2 * start, 2 * stop))
                 continue
             t = _lowest_bit(x)
             imaginary = _parity(z & x)  # e = -1: the pair sums to 2i Im(conj(a) h)
@@ -377,7 +388,11 @@ def pauli_expvals(state, xs, zs, coeffs):
                     else (a.real * h.real + a.imag * h.imag)
                 )
                 sr += (1.0 - 2.0 * _parity(z & j)) * part
-            acc += coeffs[k] * (2j * sr if imaginary else 2.0 * sr)
+            coeff = coeffs[k]
+            if imaginary:  # coeff * 2i sr
+                acc += complex(-2.0 * sr * coeff.imag, 2.0 * sr * coeff.real)
+            else:
+                acc += _scaled(coeff, 2.0 * sr)
         partial[b, c] = acc
     return partial.sum(axis=1)
 
@@ -416,7 +431,7 @@ def grouped_expvals(state, gxs, diagonals):
                 pi = a.real * h.imag - a.imag * h.real
                 sr += ds[i].real * pr - ds[i].imag * pi
                 si += ds[i].real * pi + ds[i].imag * pr
-        partial[b, c] = sr + 1j * si
+        partial[b, c] = complex(sr, si)
     return partial.sum(axis=1)
 
 
@@ -448,10 +463,17 @@ def inner(bra, ket):
     for w in prange(batch * chunks):
         b = w // chunks
         c = w - b * chunks
-        acc = 0j
-        for j in range(c * _RCHUNK, min((c + 1) * _RCHUNK, dim)):
-            acc += np.conj(bra[b, j]) * ket[b, j]
-        partial[b, c] = acc
+        # conj(a) h in reals (see _REDUCE_OPTS), on slices indexed from 0 (see _z_sum)
+        bs = bra[b, c * _RCHUNK : min((c + 1) * _RCHUNK, dim)]
+        ks = ket[b, c * _RCHUNK : min((c + 1) * _RCHUNK, dim)]
+        sr = 0.0
+        si = 0.0
+        for j in range(bs.shape[0]):
+            a = bs[j]
+            h = ks[j]
+            sr += a.real * h.real + a.imag * h.imag
+            si += a.real * h.imag - a.imag * h.real
+        partial[b, c] = complex(sr, si)
     return partial.sum(axis=1)
 
 

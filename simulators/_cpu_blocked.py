@@ -71,7 +71,7 @@ def _scatter(state, b, base, low, high, re, im):
         src_re = re[h * run : (h + 1) * run]
         src_im = im[h * run : (h + 1) * run]
         for i in range(run):
-            dst[i] = src_re[i] + 1j * src_im[i]
+            dst[i] = complex(src_re[i], src_im[i])  # no complex multiply (_cpu._REDUCE_OPTS)
 
 
 @njit(inline="always")

@@ -374,3 +374,53 @@ def test_statevector_from_initial_states_equals_qiskit(n, small):
     np.testing.assert_allclose(one, out[1], atol=1e-14)
     with pytest.raises(ValueError, match="initial_state must have shape"):
         sim.statevector(circ, initial_state=np.ones(3))
+
+
+_COMPILE_ORDER_SCRIPT = """
+import numpy as np
+from simulators import _cpu, _cpu_blocked
+
+rng = np.random.default_rng(0)
+for dtype, real in ((np.complex128, np.float64), (np.complex64, np.float32)):
+    # the fast-math serial kernels first: the blocked engine and the reductions
+    st = (rng.normal(size=(1, 128)) + 1j * rng.normal(size=(1, 128))).astype(dtype)
+    m = np.eye(2).reshape(1, 4)
+    _cpu_blocked.run_block_serial(st, 7, np.zeros(0, np.int64), np.ones(1, np.int64),
+                                  np.zeros((1, 5), np.int64), np.zeros(1, np.int64),
+                                  m.astype(real), np.zeros((1, 4), real), 1)
+    one = np.ones(1, np.int64)
+    _cpu.serial.pauli_expvals(st, one, one, np.ones(1, complex))
+    _cpu.serial.pauli_expvals(st, 0 * one, one, np.ones(1, complex))
+    _cpu.serial.grouped_expvals(st, one, np.ones((1, 128), complex))
+    _cpu.serial.inner(st, st)
+    # then the exact kernels, serial and threaded
+    s = (rng.normal(size=(1, 1024)) + 1j * rng.normal(size=(1, 1024))).astype(dtype)
+    u = np.linalg.qr(rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4)))[0][None]
+    for name, args in (("apply_1q", (3, u[:, :2, :2].astype(dtype))),
+                       ("apply_2q", (1, 6, u.astype(dtype)))):
+        a, b = s.copy(), s.copy()
+        getattr(_cpu, name)(a, *args)
+        getattr(_cpu.serial, name)(b, *args)
+        assert np.array_equal(a, b), (name, dtype, np.abs(a - b).max())
+        ir = "\\n".join(getattr(_cpu.serial, name).inspect_llvm().values())
+        assert " fast " not in ir, (name, dtype, ir.count(" fast "))
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_fast_math_kernels_do_not_change_the_exact_ones(tmp_path):
+    """Compiling the fast-math serial kernels first (blocked engine, reductions) must not
+    give the exact serial kernels fast-math flags: Numba shares the internal functions of
+    complex products between kernels, so they spell those products out in reals. In a
+    fresh process with an empty cache, since the order of first compilation matters."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    out = subprocess.run([sys.executable, "-c", _COMPILE_ORDER_SCRIPT], env=env,
+                         capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-3000:]
