@@ -16,7 +16,8 @@ agree up to sign (where the current frame differs from it by more than a sign, a
 takes each row's common phase, which must factor over the qubits as
 ``g * prod_j h_j^{a_j}``; then ``R`` is real and the qubits' frames become ``h_j``. Where
 no such factoring exists the gate runs complex, as ``M D_f`` with the frames it met, and
-its qubits' frames reset to 1. At the end one pass over the state multiplies in the
+hands each qubit on in the frame its next gate wants (so that gate needs no move).
+Starting from |0...0> a qubit's first move is free: ``diag(1, w)`` leaves |0> as it is. At the end one pass over the state multiplies in the
 frame left (``product_phase``), so the final ``phi`` is ``psi`` itself.
 
 A phase step multiplies half the amplitudes by one complex number (the CPU kernels'
@@ -35,9 +36,12 @@ __all__ = ["real_frames"]
 _TOL = 1e-13  # relative imaginary residue left by rounding (a real product leaves ~1e-16)
 
 
-def real_frames(qubits: list[tuple[int, ...]], mats: list[np.ndarray], num_qubits: int):
+def real_frames(
+    qubits: list[tuple[int, ...]], mats: list[np.ndarray], num_qubits: int, fresh: bool = False
+):
     """The steps ``mats[s]`` ((1, d, d) matrices, matrix bit j on ``qubits[s][j]``, in
     execution order) rewritten in phase frames, with the phase steps they need.
+    ``fresh``: the steps run on |0...0>, so a qubit's first frame move needs no step.
 
     Returns ``(steps, counts, final)``: ``steps`` is a list of (qubits, matrix) in
     execution order with every original step's rewritten matrix after its phase steps,
@@ -58,7 +62,7 @@ def real_frames(qubits: list[tuple[int, ...]], mats: list[np.ndarray], num_qubit
     flat = np.concatenate([np.asarray(m, dtype=np.complex128).reshape(-1) for m in mats])
     pre = np.ones((count, 5), dtype=np.complex128)
     frame = np.ones(num_qubits + 1, dtype=np.complex128)  # the qubits' phases, then G
-    _frames(widths, table, starts, flat, pre, frame)
+    _frames(widths, table, starts, flat, pre, frame, fresh)
     steps: list = []
     counts = []
     for s, qs in enumerate(qubits):
@@ -92,11 +96,51 @@ def _phase_matrix(w: complex) -> np.ndarray:
 
 
 @njit(cache=True)
-def _frames(widths, qubits, starts, flat, pre, frame):  # pragma: no cover - compiled
+def _preferred(m, d, k, j, scale):
+    """The input phase gate qubit j wants (two entries of a row that differ in bit j
+    agree up to sign), or 0 where no row mixes bit j."""
+    best = 0.0
+    w = 0.0 + 0.0j
+    for a in range(d):
+        for b in range(d):
+            if (b >> j) & 1 == 0:
+                x = m[a * d + b]
+                y = m[a * d + (b | (1 << j))]
+                both = min(abs(x), abs(y))
+                if both > best:
+                    best = both
+                    w = (x / abs(x)) * np.conj(y / abs(y))
+    return w if best > 1e-6 * scale else 0.0 + 0.0j
+
+
+@njit(cache=True)
+def _frames(widths, qubits, starts, flat, pre, frame, fresh):  # pragma: no cover - compiled
     """The frame pass over the steps, in place on ``flat`` (step s's row-major matrix at
     ``starts[s]``); phase steps into ``pre`` (1 where none); the final frame into
-    ``frame`` (the qubits' phases, then the global phase)."""
+    ``frame`` (the qubits' phases, then the global phase). ``fresh``: the state starts
+    at |0...0>, where a qubit's first frame move is free (diag(1, w) fixes |0>)."""
     steps = widths.shape[0]
+    n = frame.shape[0] - 1
+    # what each gate wants of each of its qubits, and the next gate on that qubit: a
+    # complex gate hands its qubits on in the frame their next gate wants
+    pref = np.zeros((steps, 5), dtype=np.complex128)
+    for s in range(steps):
+        k = widths[s]
+        d = 1 << k
+        m = flat[starts[s] : starts[s] + d * d]
+        scale = 0.0
+        for i in range(d * d):
+            scale = max(scale, abs(m[i]))
+        for j in range(k):
+            pref[s, j] = _preferred(m, d, k, j, scale)
+    following = np.zeros((steps, 5), dtype=np.complex128)  # next gate's pref (0: none)
+    ahead = np.zeros(n, dtype=np.complex128)
+    for s in range(steps - 1, -1, -1):
+        for j in range(widths[s]):
+            q = qubits[s, j]
+            following[s, j] = ahead[q]
+            ahead[q] = pref[s, j]
+    touched = np.zeros(n, dtype=np.bool_)
     glob = 1.0 + 0.0j
     want = np.ones(5, dtype=np.complex128)
     col = np.ones(32, dtype=np.complex128)
@@ -109,22 +153,15 @@ def _frames(widths, qubits, starts, flat, pre, frame):  # pragma: no cover - com
         scale = 0.0
         for i in range(d * d):
             scale = max(scale, abs(m[i]))
-        # the input phase each gate qubit wants: two entries of a row differing in bit j
         for j in range(k):
-            f = frame[qubits[s, j]]
+            q = qubits[s, j]
+            w = pref[s, j]
+            if fresh and not touched[q] and w != 0:
+                frame[q] = w  # |0> is unchanged by the move
+            touched[q] = True
+            f = frame[q]
             want[j] = f
-            best = 0.0
-            w = f
-            for a in range(d):
-                for b in range(d):
-                    if (b >> j) & 1 == 0:
-                        x = m[a * d + b]
-                        y = m[a * d + (b | (1 << j))]
-                        both = min(abs(x), abs(y))
-                        if both > best:
-                            best = both
-                            w = (x / abs(x)) * np.conj(y / abs(y))
-            if best > 1e-6 * scale and abs((f * np.conj(w)).imag) > 1e-9:
+            if w != 0 and abs((f * np.conj(w)).imag) > 1e-9:
                 want[j] = w  # differs from the frame by more than a sign: move there
         for b in range(d):
             q = 1.0 + 0.0j
@@ -182,7 +219,8 @@ def _frames(widths, qubits, starts, flat, pre, frame):  # pragma: no cover - com
                 if want[j] != frame[q]:
                     pre[s, j] = frame[q] / want[j]
                 frame[q] = hs[j]
-        else:  # complex: fold the frames it met in, and reset them
+        else:  # complex: fold in the frames it met, and leave each qubit in the frame
+            # its next gate wants (1 where none)
             for b in range(d):
                 q = 1.0 + 0.0j
                 for j in range(k):
@@ -191,5 +229,10 @@ def _frames(widths, qubits, starts, flat, pre, frame):  # pragma: no cover - com
                 for a in range(d):
                     m[a * d + b] *= q
             for j in range(k):
-                frame[qubits[s, j]] = 1.0
+                target = following[s, j] if following[s, j] != 0 else 1.0 + 0.0j
+                for a in range(d):
+                    if (a >> j) & 1:
+                        for b in range(d):
+                            m[a * d + b] *= np.conj(target)
+                frame[qubits[s, j]] = target
     frame[-1] = glob

@@ -341,11 +341,13 @@ def fold_gradient(grads: np.ndarray, values: np.ndarray, parameters) -> np.ndarr
 
 # -- running a plan -------------------------------------------------------------------------
 def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, state=None,
-             phases: bool = True):  # fmt: skip
+             phases: bool = True, fresh: bool | None = None):  # fmt: skip
     """Apply every step of ``plan`` to ``state`` (default |0...0>), in place.
     ``phases=False``: the caller reads only |amplitude|^2 (probabilities, diagonal
     observables), so a diagonal phase on the result may be left out (the phase frame's
-    final pass, ``simulators._phase_frames``)."""
+    final pass, ``simulators._phase_frames``). ``fresh``: ``state`` is |0...0> (the
+    default when no state is given)."""
+    fresh = state is None if fresh is None else fresh
     if state is None:
         state = kernels.zero_state(batch, plan.num_qubits, dtype)
     chunk = kernels.block_qubits(plan.num_qubits, dtype)
@@ -359,7 +361,7 @@ def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, 
     frames_from = kernels.real_frames_from
     if frames_from is not None and state.size >= frames_from and all(len(m) == 1 for m in mats):
         # the same product, most of it real, with phase steps (``_phase_frames``)
-        steps, counts, final = real_frames(qubits, mats, plan.num_qubits)
+        steps, counts, final = real_frames(qubits, mats, plan.num_qubits, fresh)
         qubits = [q for q, _ in steps]
         mats = [m for _, m in steps]
         ends = np.cumsum(counts)

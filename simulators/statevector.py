@@ -130,12 +130,14 @@ class StatevectorSimulator:
         phase (``run_plan``)."""
         plan, _, values, batch, batched = self._prepare(circuit, params)
         state = None
+        fresh = None
         if initial_state is not None:
             state, batched = self._initial(circuit, initial_state, batch, batched)
             batch = len(state)
         elif scratch:
             state = self._scratch_state(batch, circuit.num_qubits)
-        return self._forward(circuit, plan, values, batch, state, phases), batched
+            fresh = True  # |0...0>
+        return self._forward(circuit, plan, values, batch, state, phases, fresh), batched
 
     def _scratch_state(self, batch: int, n: int):
         """|0...0> in a buffer kept for this thread (up to ``_SCRATCH_MAX_BYTES``; None
@@ -172,7 +174,7 @@ class StatevectorSimulator:
         return self.kernels.asarray(rows, self.dtype), batched or start.ndim == 2
 
     def _forward(self, circuit: Circuit, plan: Plan, values, batch: int, state=None,
-                 phases: bool = True):  # fmt: skip
+                 phases: bool = True, fresh: bool | None = None):  # fmt: skip
         """|psi> for each parameter row, from ``state`` (default |0...0>): the
         small-circuit engine up to SMALL_MAX_QUBITS qubits (one kernel call), the fused
         step-by-step plan above."""
@@ -183,7 +185,7 @@ class StatevectorSimulator:
             entries = self.kernels.asarray(program.entries(values), self.dtype)
             self.kernels.run_gates(state, program, entries)
             return state
-        return run_plan(self.kernels, plan, values, batch, self.dtype, state, phases)
+        return run_plan(self.kernels, plan, values, batch, self.dtype, state, phases, fresh)
 
     # -- public API -------------------------------------------------------------------------
     def statevector(self, circuit: Circuit, params=None, as_numpy: bool = True, initial_state=None):

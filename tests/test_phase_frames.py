@@ -36,8 +36,8 @@ def _random_start(rng, n: int) -> Statevector:
     return Statevector(v / np.linalg.norm(v))
 
 
-def _framed_state(start: Statevector, qubits, mats, n: int) -> np.ndarray:
-    steps, counts, final = real_frames(qubits, mats, n)
+def _framed_state(start: Statevector, qubits, mats, n: int, fresh: bool = False) -> np.ndarray:
+    steps, counts, final = real_frames(qubits, mats, n, fresh)
     assert sum(counts) == len(steps) and len(counts) == len(mats)
     out = _evolve(start, [q for q, _ in steps], [m for _, m in steps]).data
     if final is not None:
@@ -61,6 +61,13 @@ def test_frames_keep_the_product_on_random_circuits(fusion, seed):
     np.testing.assert_allclose(
         expected, start.evolve(circuit.to_qiskit()).data, atol=1e-12
     )  # the reference itself is qiskit's circuit
+    # from |0...0> the first frame moves are free (``fresh``): same state
+    zero = Statevector.from_label("0" * n)
+    np.testing.assert_allclose(
+        _framed_state(zero, qubits, mats, n, fresh=True),
+        zero.evolve(circuit.to_qiskit()).data,
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))
