@@ -17,7 +17,8 @@ takes each row's common phase, which must factor over the qubits as
 ``g * prod_j h_j^{a_j}``; then ``R`` is real and the qubits' frames become ``h_j``. Where
 no such factoring exists the gate runs complex, as ``M D_f`` with the frames it met, and
 hands each qubit on in the frame its next gate wants (so that gate needs no move).
-Starting from |0...0> a qubit's first move is free: ``diag(1, w)`` leaves |0> as it is. At the end one pass over the state multiplies in the
+Starting from |0...0> a qubit's first move is free: ``diag(1, w)`` leaves |0> as it is.
+At the end one pass over the state multiplies in the
 frame left (``product_phase``), so the final ``phi`` is ``psi`` itself.
 
 A phase step multiplies half the amplitudes by one complex number (the CPU kernels'
