@@ -308,6 +308,34 @@ def _kinds(widths, starts, mats_re, mats_im):
     return kinds
 
 
+@njit(**{**_FAST, "parallel": False})
+def _run_chunk(re, im, tr, ti, widths, positions, starts, kinds, mr_all, mi_all, simd):
+    """Every gate of a pass on one chunk (split arrays ``re``, ``im``). A function of its
+    own, not inlined: the serial and threaded ``run_block`` call the same compiled body,
+    and the parallel loop stays small (compiling the gate kernels inside the parfor took
+    three times as long as compiling them once)."""
+    for g in range(widths.shape[0]):
+        k = widths[g]
+        mr = mr_all[starts[g] :]
+        mi = mi_all[starts[g] :]
+        if kinds[g] == KIND_PHASE and simd:
+            _phase1(re, im, positions[g, 0], mr, mi)
+        elif k == 1 and simd and kinds[g] == KIND_REAL:
+            _simd1(re, im, positions[g, 0], _tuple4(mr), ())
+        elif k == 1 and simd:
+            _simd1(re, im, positions[g, 0], _tuple4(mr), _tuple4(mi))
+        elif k == 2 and simd and kinds[g] == KIND_REAL:
+            _simd2(re, im, positions[g, 0], positions[g, 1], _tuple16(mr), ())
+        elif k == 2 and simd:
+            _simd2(re, im, positions[g, 0], positions[g, 1], _tuple16(mr), _tuple16(mi))
+        elif k == 1:
+            _gate1(re, im, positions[g, 0], mr, mi)
+        elif k == 2:
+            _gate2(re, im, positions[g, 0], positions[g, 1], mr, mi)
+        else:
+            _gatek(re, im, positions[g], k, mr, mi, tr, ti)
+
+
 @njit(**_FAST)
 def run_block(state, low, high, widths, positions, starts, mats_re, mats_im, workers):
     """Gates ``g`` (width ``widths[g]``, sorted local qubits ``positions[g]``, row-major
@@ -341,28 +369,9 @@ def run_block(state, low, high, widths, positions, starts, mats_re, mats_im, wor
             for j in range(nh):
                 base = _insert_zero(base, high[j])
             _gather(state, b, base, low, high, re, im)
-            mr_all = mats_re[0] if shared else mats_re[b]
-            mi_all = mats_im[0] if shared else mats_im[b]
-            for g in range(widths.shape[0]):
-                k = widths[g]
-                mr = mr_all[starts[g] :]
-                mi = mi_all[starts[g] :]
-                if kinds[g] == KIND_PHASE and simd:
-                    _phase1(re, im, positions[g, 0], mr, mi)
-                elif k == 1 and simd and kinds[g] == KIND_REAL:
-                    _simd1(re, im, positions[g, 0], _tuple4(mr), ())
-                elif k == 1 and simd:
-                    _simd1(re, im, positions[g, 0], _tuple4(mr), _tuple4(mi))
-                elif k == 2 and simd and kinds[g] == KIND_REAL:
-                    _simd2(re, im, positions[g, 0], positions[g, 1], _tuple16(mr), ())
-                elif k == 2 and simd:
-                    _simd2(re, im, positions[g, 0], positions[g, 1], _tuple16(mr), _tuple16(mi))
-                elif k == 1:
-                    _gate1(re, im, positions[g, 0], mr, mi)
-                elif k == 2:
-                    _gate2(re, im, positions[g, 0], positions[g, 1], mr, mi)
-                else:
-                    _gatek(re, im, positions[g], k, mr, mi, tr, ti)
+            _run_chunk(re, im, tr, ti, widths, positions, starts, kinds,
+                       mats_re[0] if shared else mats_re[b],
+                       mats_im[0] if shared else mats_im[b], simd)  # fmt: skip
             _scatter(state, b, base, low, high, re, im)
 
 
