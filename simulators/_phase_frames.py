@@ -125,15 +125,15 @@ def _frames(widths, qubits, starts, flat, pre, frame, fresh):  # pragma: no cove
     # what each gate wants of each of its qubits, and the next gate on that qubit: a
     # complex gate hands its qubits on in the frame their next gate wants
     pref = np.zeros((steps, 5), dtype=np.complex128)
+    scales = np.zeros(steps)  # each matrix's largest |entry|
     for s in range(steps):
         k = widths[s]
         d = 1 << k
         m = flat[starts[s] : starts[s] + d * d]
-        scale = 0.0
         for i in range(d * d):
-            scale = max(scale, abs(m[i]))
+            scales[s] = max(scales[s], abs(m[i]))
         for j in range(k):
-            pref[s, j] = _preferred(m, d, k, j, scale)
+            pref[s, j] = _preferred(m, d, k, j, scales[s])
     following = np.zeros((steps, 5), dtype=np.complex128)  # next gate's pref (0: none)
     ahead = np.zeros(n, dtype=np.complex128)
     for s in range(steps - 1, -1, -1):
@@ -151,9 +151,7 @@ def _frames(widths, qubits, starts, flat, pre, frame, fresh):  # pragma: no cove
         k = widths[s]
         d = 1 << k
         m = flat[starts[s] : starts[s] + d * d]
-        scale = 0.0
-        for i in range(d * d):
-            scale = max(scale, abs(m[i]))
+        scale = scales[s]
         for j in range(k):
             q = qubits[s, j]
             w = pref[s, j]
