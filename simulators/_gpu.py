@@ -312,11 +312,9 @@ class GpuKernels:
 
     def apply_product_phase(self, state, glob, phases) -> None:
         """Never called while ``real_frames_from`` is None; here for the interface."""
-        from simulators._phase_frames import product_phase
+        from simulators._phase_frames import phase_tables
 
-        n = len(phases)
-        low = min(n, 10)
-        lo, hi = product_phase(n, glob, phases, low)
+        lo, hi, low = phase_tables(glob, phases)
         view = state.reshape(len(state), -1, 1 << low)
         view *= (
             cp.asarray(hi, state.dtype)[None, :, None] * cp.asarray(lo, state.dtype)[None, None, :]

@@ -19,7 +19,7 @@ no such factoring exists the gate runs complex, as ``M D_f`` with the frames it 
 hands each qubit on in the frame its next gate wants (so that gate needs no move).
 Starting from |0...0> a qubit's first move is free: ``diag(1, w)`` leaves |0> as it is.
 At the end one pass over the state multiplies in the
-frame left (``product_phase``), so the final ``phi`` is ``psi`` itself.
+frame left (``phase_tables``), so the final ``phi`` is ``psi`` itself.
 
 A phase step multiplies half the amplitudes by one complex number (the CPU kernels'
 cheapest pass, ``simulators._cpu_blocked._phase1``). On the layered benchmark circuit
@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["real_frames"]
+__all__ = ["phase_tables", "real_frames"]
 
 _TOL = 1e-13  # relative imaginary residue left by rounding (a real product leaves ~1e-16)
 
@@ -49,7 +49,7 @@ def real_frames(
     ``counts[s]`` how many entries of ``steps`` step s became (so a caller can split
     them back into its cache blocks), and ``final`` the frame left at the end, as
     ``(G, f)`` with ``f[q]`` qubit q's phase, or None where it is the identity: the
-    product of the steps followed by ``G * diag(prod_q f_q^{x_q})`` (``product_phase``)
+    product of the steps followed by ``G * diag(prod_q f_q^{x_q})`` (``phase_tables``)
     equals that of ``mats``.
     """
     count = len(mats)
@@ -79,9 +79,11 @@ def real_frames(
     return steps, counts, final
 
 
-def product_phase(num_qubits: int, glob: complex, phases: np.ndarray, low: int):
-    """``G * prod_q f_q^{x_q}`` for every basis index x, as two tables: the value at x is
-    ``lo[x & (2**low - 1)] * hi[x >> low]``."""
+def phase_tables(glob: complex, phases: np.ndarray):
+    """``G * prod_q f_q^{x_q}`` for every basis index x, as two tables and a split:
+    ``(lo, hi, low)`` with the value at x ``lo[x & (2**low - 1)] * hi[x >> low]`` (the
+    kernels' ``apply_product_phase``)."""
+    low = min(len(phases), 10)
 
     def table(qubits):
         t = np.ones(1, dtype=np.complex128)
@@ -89,7 +91,7 @@ def product_phase(num_qubits: int, glob: complex, phases: np.ndarray, low: int):
             t = np.concatenate([t, t * phases[q]])
         return t
 
-    return table(range(low)) * glob, table(range(low, num_qubits))
+    return table(range(low)) * glob, table(range(low, len(phases))), low
 
 
 def _phase_matrix(w: complex) -> np.ndarray:
@@ -97,7 +99,7 @@ def _phase_matrix(w: complex) -> np.ndarray:
 
 
 @njit(cache=True)
-def _preferred(m, d, k, j, scale):
+def _preferred(m, d, j, scale):
     """The input phase gate qubit j wants (two entries of a row that differ in bit j
     agree up to sign), or 0 where no row mixes bit j."""
     best = 0.0
@@ -133,7 +135,7 @@ def _frames(widths, qubits, starts, flat, pre, frame, fresh):  # pragma: no cove
         for i in range(d * d):
             scales[s] = max(scales[s], abs(m[i]))
         for j in range(k):
-            pref[s, j] = _preferred(m, d, k, j, scales[s])
+            pref[s, j] = _preferred(m, d, j, scales[s])
     following = np.zeros((steps, 5), dtype=np.complex128)  # next gate's pref (0: none)
     ahead = np.zeros(n, dtype=np.complex128)
     for s in range(steps - 1, -1, -1):

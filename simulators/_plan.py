@@ -372,7 +372,7 @@ def run_plan(kernels, plan: Plan, params: np.ndarray | None, batch: int, dtype, 
     done = 0
     for block in blocks:
         done += len(block.steps)
-        end = int(ends[done - 1]) if done else 0
+        end = int(ends[done - 1])
         kernels.run_block(state, block.low, block.high, qubits[at:end], mats[at:end])
         at = end
     if final is not None and phases:
